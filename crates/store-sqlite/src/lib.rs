@@ -1,0 +1,227 @@
+//! The embedded default store: one SQLite database in WAL mode with `synchronous=FULL` under the
+//! data directory, owned by a single writer thread.
+//!
+//! Why one writer: SQLite serialises writers anyway, and a single owner lets every request that
+//! arrives while a commit is being fsync'd join the *next* commit. That is group commit: one
+//! fsync acknowledges a whole batch of independent requests, so durability costs latency, not
+//! throughput. See `docs/decisions/0001-embedded-store.md` for the measurements.
+//!
+//! - [`writer`]: the thread, its job queue and the batch/commit loop.
+//! - [`schema`]: tables, indexes and pragmas.
+//! - [`operations`]: the SQL behind each [`tern_store::Store`] method.
+//!
+//! Invariant: no reply is sent for a job until the transaction containing it has committed; a
+//! failed job is rolled back to its own savepoint and does not take its batch-mates with it.
+
+mod operations;
+mod schema;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use tern_core::receipt::Receipt;
+use tern_core::time::Millis;
+use tern_store::*;
+
+use writer::Writer;
+
+pub const DATABASE_FILE_NAME: &str = "tern.sqlite3";
+const LOCK_FILE_NAME: &str = "LOCK";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create or open the data directory {path}: {source}")]
+    DataDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the data directory {path} is in use by another Tern process")]
+    Locked { path: PathBuf },
+    #[error("cannot open the database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("cannot start the writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+pub struct SqliteStore {
+    writer: Writer,
+    // Held for the store's lifetime: the OS releases the lock when the process dies, even by
+    // `kill -9`, so a crashed server never blocks its own restart.
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store under `data_directory`.
+    pub fn open(data_directory: &Path) -> Result<Self, OpenError> {
+        let directory_error = |source| OpenError::DataDirectory {
+            path: data_directory.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(data_directory).map_err(directory_error)?;
+        let lock = File::create(data_directory.join(LOCK_FILE_NAME)).map_err(directory_error)?;
+        lock.try_lock().map_err(|_| OpenError::Locked {
+            path: data_directory.to_owned(),
+        })?;
+        let connection = schema::open(&data_directory.join(DATABASE_FILE_NAME))?;
+        let writer = Writer::start(connection).map_err(OpenError::Thread)?;
+        Ok(Self {
+            writer,
+            _lock: lock,
+        })
+    }
+
+    /// Finishes every queued job, commits, and stops the writer thread.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}
+
+impl Store for SqliteStore {
+    fn load_queues(&self) -> StoreFuture<'_, Vec<QueueRecord>> {
+        Box::pin(self.writer.run(operations::load_queues))
+    }
+
+    fn create_queue(&self, queue: NewQueue) -> StoreFuture<'_, CreateQueueOutcome> {
+        Box::pin(self.writer.run(move |connection| operations::create_queue(connection, &queue)))
+    }
+
+    fn update_queue(&self, queue: QueueRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.run(move |connection| operations::update_queue(connection, &queue)))
+    }
+
+    fn delete_queue(&self, queue_id: u64) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.run(move |connection| operations::delete_queue(connection, queue_id)))
+    }
+
+    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<u64>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::send(connection, queue_id, &messages)),
+        )
+    }
+
+    fn receive(
+        &self,
+        queue_id: u64,
+        request: ReceiveRequest,
+    ) -> StoreFuture<'_, Vec<ReceivedMessage>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::receive(connection, queue_id, request)),
+        )
+    }
+
+    fn delete_messages(
+        &self,
+        queue_id: u64,
+        receipts: Vec<Receipt>,
+    ) -> StoreFuture<'_, Vec<DeleteOutcome>> {
+        Box::pin(self.writer.run(move |connection| {
+            operations::delete_messages(connection, queue_id, &receipts)
+        }))
+    }
+
+    fn change_visibility(
+        &self,
+        queue_id: u64,
+        changes: Vec<VisibilityChange>,
+        now: Millis,
+    ) -> StoreFuture<'_, Vec<VisibilityOutcome>> {
+        Box::pin(self.writer.run(move |connection| {
+            operations::change_visibility(connection, queue_id, &changes, now)
+        }))
+    }
+
+    fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64> {
+        Box::pin(self.writer.run(move |connection| operations::purge(connection, queue_id)))
+    }
+
+    fn expire(&self, queue_id: u64, retained_since: Millis) -> StoreFuture<'_, u64> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::expire(connection, queue_id, retained_since)),
+        )
+    }
+
+    fn counts(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, QueueCounts> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::counts(connection, queue_id, now)),
+        )
+    }
+
+    fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::next_visible_at(connection, queue_id, now)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_the_conformance_suite() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path()).unwrap();
+        tern_store::conformance::run_all(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_second_process_cannot_open_the_same_directory() {
+        let directory = tempfile::tempdir().unwrap();
+        let _first = SqliteStore::open(directory.path()).unwrap();
+        let second = SqliteStore::open(directory.path());
+        assert!(matches!(second, Err(OpenError::Locked { .. })));
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let queue_id = {
+            let store = SqliteStore::open(directory.path()).unwrap();
+            let outcome = store
+                .create_queue(NewQueue {
+                    name: "durable".into(),
+                    attributes: Default::default(),
+                    tags: [("k".to_owned(), "v".to_owned())].into(),
+                    now: 1,
+                })
+                .await
+                .unwrap();
+            let CreateQueueOutcome::Created(queue) = outcome else {
+                panic!("queue existed");
+            };
+            let message = NewMessage {
+                message_id: "m".into(),
+                body: "kept".into(),
+                attributes: Default::default(),
+                md5_of_body: String::new(),
+                md5_of_attributes: None,
+                sender_id: "s".into(),
+                sent_at: 1,
+                visible_at: 1,
+            };
+            store.send(queue.id, vec![message]).await.unwrap();
+            store.close().await;
+            queue.id
+        };
+        let store = SqliteStore::open(directory.path()).unwrap();
+        let queues = store.load_queues().await.unwrap();
+        assert_eq!(queues.len(), 1);
+        assert_eq!(queues[0].tags.get("k").map(String::as_str), Some("v"));
+        let request = ReceiveRequest {
+            max_messages: 10,
+            now: 2,
+            hidden_until: 3,
+            retained_since: 0,
+        };
+        let received = store.receive(queue_id, request).await.unwrap();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].body, "kept");
+    }
+}

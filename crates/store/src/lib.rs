@@ -1,0 +1,98 @@
+//! The storage contract: what the broker asks of a durable store, in the broker's own terms
+//! (send these messages, receive up to N visible ones, delete by receipt), not in rows or keys.
+//!
+//! - [`Store`]: the trait every backend implements. Every method that changes state resolves
+//!   only once the change is on stable storage; that is the whole durability story of Tern.
+//! - [`conformance`]: the shared behavioural suite. Each backend runs it from its own tests.
+//!
+//! Architecture invariant: this crate depends on no storage engine, no async runtime and no HTTP
+//! library. Backends depend on it, never the other way round.
+
+pub mod conformance;
+mod types;
+
+pub use types::*;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tern_core::receipt::Receipt;
+use tern_core::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("queue {queue_id} does not exist in the store")]
+    QueueNotFound { queue_id: u64 },
+    #[error("the store has been closed")]
+    Closed,
+    #[error("storage engine failure: {0}")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn engine(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Engine(Box::new(error))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Boxed so that `Store` stays object-safe; one allocation per call is noise next to a commit.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+
+/// A durable home for queues and their messages.
+///
+/// Contract shared by all methods:
+/// - A returned `Ok` for a state change means the change survives a crash of the process and of
+///   the machine (fsync or the engine's equivalent).
+/// - Operations on one queue are linearizable: a receive never returns a message whose delete
+///   was already acknowledged, and two receives never both get the same receive of a message.
+/// - Queue ids are never reused, so receipts of a deleted queue never match a new one.
+pub trait Store: Send + Sync + 'static {
+    /// Every queue, for the broker's in-memory catalogue at start-up.
+    fn load_queues(&self) -> StoreFuture<'_, Vec<QueueRecord>>;
+
+    /// Creates the queue, or returns the existing record if the name is taken (the caller decides
+    /// whether that is idempotent success or a conflict).
+    fn create_queue(&self, queue: NewQueue) -> StoreFuture<'_, CreateQueueOutcome>;
+
+    /// Replaces a queue's attributes and tags, and its last-modified time.
+    fn update_queue(&self, queue: QueueRecord) -> StoreFuture<'_, ()>;
+
+    /// Deletes the queue and all its messages. `false` if it was already gone.
+    fn delete_queue(&self, queue_id: u64) -> StoreFuture<'_, bool>;
+
+    /// Appends messages; returns each one's sequence number, in the order given.
+    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<u64>>;
+
+    /// Takes up to `max_messages` messages that are visible at `now`, hides each until
+    /// `hidden_until`, counts the receive and gives each a fresh receipt.
+    fn receive(&self, queue_id: u64, request: ReceiveRequest)
+    -> StoreFuture<'_, Vec<ReceivedMessage>>;
+
+    /// Deletes each message whose receipt is its latest one.
+    fn delete_messages(
+        &self,
+        queue_id: u64,
+        receipts: Vec<Receipt>,
+    ) -> StoreFuture<'_, Vec<DeleteOutcome>>;
+
+    fn change_visibility(
+        &self,
+        queue_id: u64,
+        changes: Vec<VisibilityChange>,
+        now: Millis,
+    ) -> StoreFuture<'_, Vec<VisibilityOutcome>>;
+
+    /// Deletes every message in the queue; returns how many.
+    fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64>;
+
+    /// Deletes messages sent before `retained_since`; returns how many.
+    fn expire(&self, queue_id: u64, retained_since: Millis) -> StoreFuture<'_, u64>;
+
+    fn counts(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, QueueCounts>;
+
+    /// The earliest moment after `now` at which a hidden message becomes visible, if any, so
+    /// long polls can wake for it rather than poll.
+    fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>>;
+}

@@ -1,0 +1,99 @@
+use std::collections::BTreeMap;
+
+use tern_core::message::MessageAttributes;
+use tern_core::queue_attributes::QueueAttributes;
+use tern_core::receipt::Receipt;
+use tern_core::time::Millis;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRecord {
+    pub id: u64,
+    pub name: String,
+    pub attributes: QueueAttributes,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Millis,
+    pub last_modified_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewQueue {
+    pub name: String,
+    pub attributes: QueueAttributes,
+    pub tags: BTreeMap<String, String>,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateQueueOutcome {
+    Created(QueueRecord),
+    AlreadyExists(QueueRecord),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub message_id: String,
+    pub body: String,
+    pub attributes: MessageAttributes,
+    pub md5_of_body: String,
+    pub md5_of_attributes: Option<String>,
+    pub sender_id: String,
+    pub sent_at: Millis,
+    /// `sent_at` plus any delay.
+    pub visible_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveRequest {
+    pub max_messages: u32,
+    pub now: Millis,
+    pub hidden_until: Millis,
+    /// Messages sent before this are past retention and are never delivered.
+    pub retained_since: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub receipt: Receipt,
+    pub message_id: String,
+    pub body: String,
+    pub attributes: MessageAttributes,
+    pub md5_of_body: String,
+    pub md5_of_attributes: Option<String>,
+    pub sender_id: String,
+    pub sent_at: Millis,
+    pub first_received_at: Millis,
+    pub receive_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// The message was received again since this receipt was issued; it stays.
+    Stale,
+    /// No such message (already deleted, expired or purged).
+    Gone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisibilityChange {
+    pub receipt: Receipt,
+    pub hidden_until: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibilityOutcome {
+    Changed,
+    /// The receipt is current but its visibility timeout has already run out.
+    NotInFlight,
+    /// The receipt is not the message's latest, or the message is gone.
+    Invalid,
+    /// The new timeout would hide the message more than 12 hours past its latest receive.
+    BeyondLimit,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
