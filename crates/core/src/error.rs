@@ -121,7 +121,10 @@ mod tests {
     fn catalogue_entries_are_distinct_and_well_formed() {
         let mut json_types = HashSet::new();
         for code in ErrorCode::ALL {
-            assert!(json_types.insert(code.json_type()), "{code:?} repeats a type");
+            assert!(
+                json_types.insert(code.json_type()),
+                "{code:?} repeats a type"
+            );
             assert!(code.json_type().contains('#'), "{code:?} lacks a namespace");
             assert!((400..600).contains(&code.http_status()));
             assert_eq!(code.is_sender_fault(), code.http_status() < 500);
@@ -134,7 +137,10 @@ mod tests {
             ErrorCode::QueueDoesNotExist.query_code(),
             "AWS.SimpleQueueService.NonExistentQueue"
         );
-        assert_eq!(ErrorCode::QueueNameExists.query_code(), "QueueAlreadyExists");
+        assert_eq!(
+            ErrorCode::QueueNameExists.query_code(),
+            "QueueAlreadyExists"
+        );
         assert_eq!(ErrorCode::ReceiptHandleIsInvalid.http_status(), 404);
     }
 }

@@ -3,6 +3,7 @@
 //! Every other Tern crate leans on these modules, so they stay pure: time arrives as a value
 //! ([`time::Millis`]), nothing here blocks, allocates a thread or reads a file.
 //!
+//! - [`batch`]: entry-count and entry-id rules shared by the batch actions.
 //! - [`error`]: the SQS error catalogue (AWS code, query code, HTTP status) as data.
 //! - [`limits`]: every bound Tern enforces, as named constants with units last.
 //! - [`names`]: queue-name validation.
@@ -14,6 +15,7 @@
 //! Architecture invariant: this crate knows nothing of HTTP, JSON wire shapes, storage engines or
 //! async runtimes. It may be used from any of them.
 
+pub mod batch;
 pub mod error;
 pub mod limits;
 pub mod message;

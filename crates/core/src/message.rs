@@ -32,7 +32,9 @@ enum TransportType {
 
 impl TransportType {
     fn of(data_type: &str) -> Option<Self> {
-        let base = data_type.split_once('.').map_or(data_type, |(base, _)| base);
+        let base = data_type
+            .split_once('.')
+            .map_or(data_type, |(base, _)| base);
         match base {
             "String" => Some(Self::String),
             "Number" => Some(Self::Number),
@@ -103,7 +105,8 @@ fn is_allowed_character(character: char) -> bool {
 }
 
 fn first_disallowed_character(text: &str) -> Option<char> {
-    text.chars().find(|character| !is_allowed_character(*character))
+    text.chars()
+        .find(|character| !is_allowed_character(*character))
 }
 
 pub fn validate_body(body: &str) -> Result<(), SqsError> {
@@ -228,12 +231,17 @@ fn validate_attribute_value(name: &str, value: &MessageAttributeValue) -> Result
     };
     match transport {
         TransportType::Binary => {
-            if value.binary_value.as_ref().is_none_or(Vec::is_empty) || value.string_value.is_some() {
+            if value.binary_value.as_ref().is_none_or(Vec::is_empty) || value.string_value.is_some()
+            {
                 return Err(empty_value());
             }
         }
         TransportType::String | TransportType::Number => {
-            let Some(text) = value.string_value.as_deref().filter(|text| !text.is_empty()) else {
+            let Some(text) = value
+                .string_value
+                .as_deref()
+                .filter(|text| !text.is_empty())
+            else {
                 return Err(empty_value());
             };
             if value.binary_value.is_some() {
@@ -242,7 +250,9 @@ fn validate_attribute_value(name: &str, value: &MessageAttributeValue) -> Result
             if first_disallowed_character(text).is_some() {
                 return Err(SqsError::new(
                     ErrorCode::InvalidMessageContents,
-                    format!("Message (user) attribute '{name}' contains characters outside the allowed set."),
+                    format!(
+                        "Message (user) attribute '{name}' contains characters outside the allowed set."
+                    ),
                 ));
             }
             if transport == TransportType::Number && !is_valid_number(text) {
@@ -253,6 +263,30 @@ fn validate_attribute_value(name: &str, value: &MessageAttributeValue) -> Result
         }
     }
     Ok(())
+}
+
+/// The attributes a ReceiveMessage caller asked for: `All` or `.*` for every one, `prefix.*` for
+/// a family, otherwise exact names.
+pub fn select_attributes(
+    attributes: &MessageAttributes,
+    requested: &[String],
+) -> MessageAttributes {
+    let wanted = |name: &str| {
+        requested.iter().any(|pattern| match pattern.as_str() {
+            "All" | ".*" => true,
+            pattern => match pattern.strip_suffix(".*") {
+                Some(prefix) => name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.')),
+                None => pattern == name,
+            },
+        })
+    };
+    attributes
+        .iter()
+        .filter(|(name, _)| wanted(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -324,8 +358,14 @@ mod tests {
         let error = validate_body("bell\u{7}").unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidMessageContents);
         assert!(error.message.contains("#x7"), "{}", error.message);
-        assert_eq!(validate_body("\u{FFFF}").unwrap_err().code, ErrorCode::InvalidMessageContents);
-        assert_eq!(validate_body("").unwrap_err().code, ErrorCode::MissingParameter);
+        assert_eq!(
+            validate_body("\u{FFFF}").unwrap_err().code,
+            ErrorCode::InvalidMessageContents
+        );
+        assert_eq!(
+            validate_body("").unwrap_err().code,
+            ErrorCode::MissingParameter
+        );
     }
 
     #[test]
@@ -348,12 +388,33 @@ mod tests {
         assert!(check("trace-id_1.v2", string("String.custom", "x")).is_ok());
         assert!(check("n", string("Number", "-1.5e10")).is_ok());
         assert!(check("b", binary(b"\0")).is_ok());
-        for bad_name in ["", ".a", "a.", "a..b", "AWS.x", "amazon.y", "sp ace", &"n".repeat(257)] {
-            assert!(check(bad_name, string("String", "x")).is_err(), "{bad_name}");
+        for bad_name in [
+            "",
+            ".a",
+            "a.",
+            "a..b",
+            "AWS.x",
+            "amazon.y",
+            "sp ace",
+            &"n".repeat(257),
+        ] {
+            assert!(
+                check(bad_name, string("String", "x")).is_err(),
+                "{bad_name}"
+            );
         }
-        for (data_type, value) in [("Strin", "x"), ("String", ""), ("Number", "abc"), ("Number", "1e200")] {
+        for (data_type, value) in [
+            ("Strin", "x"),
+            ("String", ""),
+            ("Number", "abc"),
+            ("Number", "1e200"),
+        ] {
             let error = check("a", string(data_type, value)).unwrap_err();
-            assert_eq!(error.code, ErrorCode::InvalidParameterValue, "{data_type} {value}");
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidParameterValue,
+                "{data_type} {value}"
+            );
         }
         assert!(check("a", binary(b"")).is_err());
         let mut eleven = MessageAttributes::new();
@@ -371,5 +432,24 @@ mod tests {
         for bad in ["", "-", "1..2", "e5", "1e", "0x10", "NaN", &"9".repeat(39)] {
             assert!(!is_valid_number(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn selection_by_all_prefix_and_name() {
+        let mut attributes = MessageAttributes::new();
+        for name in ["trace.id", "trace.span", "tracer", "user"] {
+            attributes.insert(name.to_owned(), string("String", "v"));
+        }
+        let names = |requested: &[&str]| -> Vec<String> {
+            let requested: Vec<String> = requested.iter().map(|name| name.to_string()).collect();
+            select_attributes(&attributes, &requested)
+                .into_keys()
+                .collect()
+        };
+        assert_eq!(names(&["All"]).len(), 4);
+        assert_eq!(names(&[".*"]).len(), 4);
+        assert_eq!(names(&["trace.*"]), ["trace.id", "trace.span"]);
+        assert_eq!(names(&["user", "missing"]), ["user"]);
+        assert!(names(&[]).is_empty());
     }
 }

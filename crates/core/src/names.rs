@@ -41,7 +41,16 @@ mod tests {
     fn rejects_empty_long_and_foreign_characters() {
         let too_long = "x".repeat(81);
         let fifo_too_long = format!("{}.fifo", "x".repeat(76));
-        for name in ["", ".fifo", "a b", "a.b", "ünï", "a/b", &too_long, &fifo_too_long] {
+        for name in [
+            "",
+            ".fifo",
+            "a b",
+            "a.b",
+            "ünï",
+            "a/b",
+            &too_long,
+            &fifo_too_long,
+        ] {
             let error = validate_queue_name(name).expect_err(name);
             assert_eq!(error.code, ErrorCode::InvalidParameterValue);
         }

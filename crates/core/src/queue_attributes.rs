@@ -19,7 +19,8 @@ pub const KMS_DATA_KEY_REUSE_PERIOD_SECONDS: &str = "KmsDataKeyReusePeriodSecond
 pub const SQS_MANAGED_SSE_ENABLED: &str = "SqsManagedSseEnabled";
 
 pub const APPROXIMATE_NUMBER_OF_MESSAGES: &str = "ApproximateNumberOfMessages";
-pub const APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE: &str = "ApproximateNumberOfMessagesNotVisible";
+pub const APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE: &str =
+    "ApproximateNumberOfMessagesNotVisible";
 pub const APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED: &str = "ApproximateNumberOfMessagesDelayed";
 pub const CREATED_TIMESTAMP: &str = "CreatedTimestamp";
 pub const LAST_MODIFIED_TIMESTAMP: &str = "LastModifiedTimestamp";
@@ -62,12 +63,18 @@ struct Definition {
 const SETTABLE: &[Definition] = &[
     Definition {
         name: DELAY_SECONDS,
-        kind: Kind::Seconds { min: 0, max: DELAY_SECONDS_MAX },
+        kind: Kind::Seconds {
+            min: 0,
+            max: DELAY_SECONDS_MAX,
+        },
         default: Some("0"),
     },
     Definition {
         name: MAXIMUM_MESSAGE_SIZE,
-        kind: Kind::Bytes { min: MESSAGE_SIZE_BYTES_MIN, max: MESSAGE_SIZE_BYTES_MAX },
+        kind: Kind::Bytes {
+            min: MESSAGE_SIZE_BYTES_MIN,
+            max: MESSAGE_SIZE_BYTES_MAX,
+        },
         default: Some("1048576"),
     },
     Definition {
@@ -80,22 +87,32 @@ const SETTABLE: &[Definition] = &[
     },
     Definition {
         name: RECEIVE_MESSAGE_WAIT_TIME_SECONDS,
-        kind: Kind::Seconds { min: 0, max: WAIT_TIME_SECONDS_MAX },
+        kind: Kind::Seconds {
+            min: 0,
+            max: WAIT_TIME_SECONDS_MAX,
+        },
         default: Some("0"),
     },
     Definition {
         name: VISIBILITY_TIMEOUT,
-        kind: Kind::Seconds { min: 0, max: VISIBILITY_TIMEOUT_SECONDS_MAX },
+        kind: Kind::Seconds {
+            min: 0,
+            max: VISIBILITY_TIMEOUT_SECONDS_MAX,
+        },
         default: Some("30"),
     },
     Definition {
         name: POLICY,
-        kind: Kind::Text { length_bytes_max: POLICY_LENGTH_BYTES_MAX },
+        kind: Kind::Text {
+            length_bytes_max: POLICY_LENGTH_BYTES_MAX,
+        },
         default: None,
     },
     Definition {
         name: KMS_MASTER_KEY_ID,
-        kind: Kind::Text { length_bytes_max: 2_048 },
+        kind: Kind::Text {
+            length_bytes_max: 2_048,
+        },
         default: None,
     },
     Definition {
@@ -174,7 +191,9 @@ impl Default for QueueAttributes {
     fn default() -> Self {
         let values = SETTABLE
             .iter()
-            .filter_map(|definition| Some((definition.name.to_owned(), definition.default?.to_owned())))
+            .filter_map(|definition| {
+                Some((definition.name.to_owned(), definition.default?.to_owned()))
+            })
             .collect();
         Self(values)
     }
@@ -293,7 +312,10 @@ mod tests {
     fn apply_canonicalises_and_checks_every_range() {
         let mut attributes = QueueAttributes::default();
         attributes
-            .apply(&changes(&[(VISIBILITY_TIMEOUT, "045"), (SQS_MANAGED_SSE_ENABLED, "FALSE")]))
+            .apply(&changes(&[
+                (VISIBILITY_TIMEOUT, "045"),
+                (SQS_MANAGED_SSE_ENABLED, "FALSE"),
+            ]))
             .unwrap();
         assert_eq!(attributes.get(VISIBILITY_TIMEOUT), Some("45"));
         assert_eq!(attributes.get(SQS_MANAGED_SSE_ENABLED), Some("false"));
@@ -313,8 +335,14 @@ mod tests {
             (VISIBILITY_TIMEOUT, "99999999999999999999999"),
         ];
         for (name, value) in out_of_range {
-            let error = attributes.apply(&changes(&[(name, value)])).expect_err(value);
-            assert_eq!(error.code, ErrorCode::InvalidAttributeValue, "{name}={value}");
+            let error = attributes
+                .apply(&changes(&[(name, value)]))
+                .expect_err(value);
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidAttributeValue,
+                "{name}={value}"
+            );
         }
     }
 
@@ -323,7 +351,10 @@ mod tests {
         let mut attributes = QueueAttributes::default();
         let before = attributes.clone();
         let error = attributes
-            .apply(&changes(&[(DELAY_SECONDS, "5"), (VISIBILITY_TIMEOUT, "99999")]))
+            .apply(&changes(&[
+                (DELAY_SECONDS, "5"),
+                (VISIBILITY_TIMEOUT, "99999"),
+            ]))
             .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidAttributeValue);
         assert_eq!(attributes, before);
@@ -345,10 +376,20 @@ mod tests {
     #[test]
     fn agreement_compares_only_named_attributes_canonically() {
         let mut attributes = QueueAttributes::default();
-        attributes.apply(&changes(&[(VISIBILITY_TIMEOUT, "60")])).unwrap();
+        attributes
+            .apply(&changes(&[(VISIBILITY_TIMEOUT, "60")]))
+            .unwrap();
         assert!(attributes.agrees_with(&changes(&[])).unwrap());
-        assert!(attributes.agrees_with(&changes(&[(VISIBILITY_TIMEOUT, "060")])).unwrap());
-        assert!(!attributes.agrees_with(&changes(&[(VISIBILITY_TIMEOUT, "30")])).unwrap());
+        assert!(
+            attributes
+                .agrees_with(&changes(&[(VISIBILITY_TIMEOUT, "060")]))
+                .unwrap()
+        );
+        assert!(
+            !attributes
+                .agrees_with(&changes(&[(VISIBILITY_TIMEOUT, "30")]))
+                .unwrap()
+        );
     }
 
     #[test]

@@ -83,22 +83,33 @@ impl Store for SqliteStore {
     }
 
     fn create_queue(&self, queue: NewQueue) -> StoreFuture<'_, CreateQueueOutcome> {
-        Box::pin(self.writer.run(move |connection| operations::create_queue(connection, &queue)))
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::create_queue(connection, &queue)),
+        )
     }
 
     fn update_queue(&self, queue: QueueRecord) -> StoreFuture<'_, ()> {
-        Box::pin(self.writer.run(move |connection| operations::update_queue(connection, &queue)))
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::update_queue(connection, &queue)),
+        )
     }
 
     fn delete_queue(&self, queue_id: u64) -> StoreFuture<'_, bool> {
-        Box::pin(self.writer.run(move |connection| operations::delete_queue(connection, queue_id)))
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::delete_queue(connection, queue_id)),
+        )
     }
 
     fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<u64>> {
-        Box::pin(
+        Box::pin(async move {
             self.writer
-                .run(move |connection| operations::send(connection, queue_id, &messages)),
-        )
+                .run(move |connection| operations::send(connection, queue_id, &messages))
+                .await?
+                .ok_or(StoreError::QueueNotFound { queue_id })
+        })
     }
 
     fn receive(
@@ -117,9 +128,11 @@ impl Store for SqliteStore {
         queue_id: u64,
         receipts: Vec<Receipt>,
     ) -> StoreFuture<'_, Vec<DeleteOutcome>> {
-        Box::pin(self.writer.run(move |connection| {
-            operations::delete_messages(connection, queue_id, &receipts)
-        }))
+        Box::pin(
+            self.writer.run(move |connection| {
+                operations::delete_messages(connection, queue_id, &receipts)
+            }),
+        )
     }
 
     fn change_visibility(
@@ -134,7 +147,10 @@ impl Store for SqliteStore {
     }
 
     fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64> {
-        Box::pin(self.writer.run(move |connection| operations::purge(connection, queue_id)))
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::purge(connection, queue_id)),
+        )
     }
 
     fn expire(&self, queue_id: u64, retained_since: Millis) -> StoreFuture<'_, u64> {

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use tern_core::limits::VISIBILITY_TIMEOUT_SECONDS_MAX;
 use tern_core::message::MessageAttributes;
 use tern_core::queue_attributes::QueueAttributes;
 use tern_core::receipt::Receipt;
 use tern_core::time::{Millis, seconds_to_millis};
-use tern_core::limits::VISIBILITY_TIMEOUT_SECONDS_MAX;
 use tern_store::*;
 
 fn to_sql_error(error: serde_json::Error) -> rusqlite::Error {
@@ -17,7 +17,11 @@ fn to_sql_error(error: serde_json::Error) -> rusqlite::Error {
 
 fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(error))
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
     })
 }
 
@@ -38,7 +42,10 @@ fn queue_from_row(row: &Row<'_>) -> rusqlite::Result<QueueRecord> {
     Ok(QueueRecord {
         id: as_u64(row.get(0)?),
         name: row.get(1)?,
-        attributes: QueueAttributes::from_stored(from_json::<BTreeMap<String, String>>(2, &attributes)?),
+        attributes: QueueAttributes::from_stored(from_json::<BTreeMap<String, String>>(
+            2,
+            &attributes,
+        )?),
         tags: from_json(3, &tags)?,
         created_at: as_u64(row.get(4)?),
         last_modified_at: as_u64(row.get(5)?),
@@ -52,9 +59,14 @@ pub fn load_queues(connection: &Connection) -> rusqlite::Result<Vec<QueueRecord>
     rows.collect()
 }
 
-pub fn create_queue(connection: &Connection, queue: &NewQueue) -> rusqlite::Result<CreateQueueOutcome> {
+pub fn create_queue(
+    connection: &Connection,
+    queue: &NewQueue,
+) -> rusqlite::Result<CreateQueueOutcome> {
     let existing = connection
-        .prepare_cached(&format!("SELECT {QUEUE_COLUMNS} FROM queues WHERE name = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM queues WHERE name = ?1"
+        ))?
         .query_row([&queue.name], queue_from_row)
         .optional()?;
     if let Some(existing) = existing {
@@ -85,7 +97,12 @@ pub fn update_queue(connection: &Connection, queue: &QueueRecord) -> rusqlite::R
         .prepare_cached(
             "UPDATE queues SET attributes = ?2, tags = ?3, last_modified_at = ?4 WHERE id = ?1",
         )?
-        .execute(params![as_i64(queue.id), attributes, tags, as_i64(queue.last_modified_at)])?;
+        .execute(params![
+            as_i64(queue.id),
+            attributes,
+            tags,
+            as_i64(queue.last_modified_at)
+        ])?;
     Ok(())
 }
 
@@ -99,7 +116,18 @@ pub fn delete_queue(connection: &Connection, queue_id: u64) -> rusqlite::Result<
     Ok(deleted > 0)
 }
 
-pub fn send(connection: &Connection, queue_id: u64, messages: &[NewMessage]) -> rusqlite::Result<Vec<u64>> {
+/// `None` if the queue no longer exists: a send racing a DeleteQueue must not leave orphans.
+pub fn send(
+    connection: &Connection,
+    queue_id: u64,
+    messages: &[NewMessage],
+) -> rusqlite::Result<Option<Vec<u64>>> {
+    let exists = connection
+        .prepare_cached("SELECT 1 FROM queues WHERE id = ?1")?
+        .exists([as_i64(queue_id)])?;
+    if !exists {
+        return Ok(None);
+    }
     let mut statement = connection.prepare_cached(
         "INSERT INTO messages (queue_id, message_id, body, attributes, md5_of_body,
              md5_of_attributes, sender_id, sent_at, visible_at)
@@ -125,7 +153,7 @@ pub fn send(connection: &Connection, queue_id: u64, messages: &[NewMessage]) -> 
         ])?;
         seqs.push(as_u64(connection.last_insert_rowid()));
     }
-    Ok(seqs)
+    Ok(Some(seqs))
 }
 
 pub fn receive(
@@ -144,7 +172,12 @@ pub fn receive(
     let now = request.now;
     let mut received = select
         .query_map(
-            params![as_i64(queue_id), as_i64(now), as_i64(request.retained_since), request.max_messages],
+            params![
+                as_i64(queue_id),
+                as_i64(now),
+                as_i64(request.retained_since),
+                request.max_messages
+            ],
             |row| {
                 let attributes: Option<String> = row.get(3)?;
                 let attributes: MessageAttributes = match attributes {
@@ -165,7 +198,9 @@ pub fn receive(
                     md5_of_attributes: row.get(5)?,
                     sender_id: row.get(6)?,
                     sent_at: as_u64(row.get(7)?),
-                    receive_count: u32::try_from(row.get::<_, i64>(8)?).unwrap_or(u32::MAX).saturating_add(1),
+                    receive_count: u32::try_from(row.get::<_, i64>(8)?)
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(1),
                     first_received_at: first_received_at.map_or(now, as_u64),
                 })
             },
@@ -196,7 +231,11 @@ struct ReceiptState {
     last_received_at: Option<Millis>,
 }
 
-fn receipt_state(connection: &Connection, queue_id: u64, receipt: &Receipt) -> rusqlite::Result<Option<ReceiptState>> {
+fn receipt_state(
+    connection: &Connection,
+    queue_id: u64,
+    receipt: &Receipt,
+) -> rusqlite::Result<Option<ReceiptState>> {
     if receipt.queue_id != queue_id {
         return Ok(None);
     }
@@ -205,22 +244,31 @@ fn receipt_state(connection: &Connection, queue_id: u64, receipt: &Receipt) -> r
             "SELECT receipt_token, visible_at, last_received_at FROM messages
              WHERE seq = ?1 AND queue_id = ?2",
         )?
-        .query_row(params![as_i64(receipt.message_seq), as_i64(queue_id)], |row| {
-            Ok(ReceiptState {
-                token: row.get::<_, i64>(0)? as u64,
-                visible_at: as_u64(row.get(1)?),
-                last_received_at: row.get::<_, Option<i64>>(2)?.map(as_u64),
-            })
-        })
+        .query_row(
+            params![as_i64(receipt.message_seq), as_i64(queue_id)],
+            |row| {
+                Ok(ReceiptState {
+                    token: row.get::<_, i64>(0)? as u64,
+                    visible_at: as_u64(row.get(1)?),
+                    last_received_at: row.get::<_, Option<i64>>(2)?.map(as_u64),
+                })
+            },
+        )
         .optional()
 }
 
-pub fn delete_messages(connection: &Connection, queue_id: u64, receipts: &[Receipt]) -> rusqlite::Result<Vec<DeleteOutcome>> {
+pub fn delete_messages(
+    connection: &Connection,
+    queue_id: u64,
+    receipts: &[Receipt],
+) -> rusqlite::Result<Vec<DeleteOutcome>> {
     let mut outcomes = Vec::with_capacity(receipts.len());
     for receipt in receipts {
         let outcome = match receipt_state(connection, queue_id, receipt)? {
             None => DeleteOutcome::Gone,
-            Some(state) if state.last_received_at.is_none() || state.token != receipt.token => DeleteOutcome::Stale,
+            Some(state) if state.last_received_at.is_none() || state.token != receipt.token => {
+                DeleteOutcome::Stale
+            }
             Some(_) => {
                 connection
                     .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
@@ -253,7 +301,10 @@ pub fn change_visibility(
                 Some(_) => {
                     connection
                         .prepare_cached("UPDATE messages SET visible_at = ?2 WHERE seq = ?1")?
-                        .execute(params![as_i64(change.receipt.message_seq), as_i64(change.hidden_until)])?;
+                        .execute(params![
+                            as_i64(change.receipt.message_seq),
+                            as_i64(change.hidden_until)
+                        ])?;
                     VisibilityOutcome::Changed
                 }
             },
@@ -271,14 +322,22 @@ pub fn purge(connection: &Connection, queue_id: u64) -> rusqlite::Result<u64> {
     Ok(deleted as u64)
 }
 
-pub fn expire(connection: &Connection, queue_id: u64, retained_since: Millis) -> rusqlite::Result<u64> {
+pub fn expire(
+    connection: &Connection,
+    queue_id: u64,
+    retained_since: Millis,
+) -> rusqlite::Result<u64> {
     let deleted = connection
         .prepare_cached("DELETE FROM messages WHERE queue_id = ?1 AND sent_at < ?2")?
         .execute(params![as_i64(queue_id), as_i64(retained_since)])?;
     Ok(deleted as u64)
 }
 
-pub fn counts(connection: &Connection, queue_id: u64, now: Millis) -> rusqlite::Result<QueueCounts> {
+pub fn counts(
+    connection: &Connection,
+    queue_id: u64,
+    now: Millis,
+) -> rusqlite::Result<QueueCounts> {
     connection
         .prepare_cached(
             "SELECT
@@ -296,9 +355,17 @@ pub fn counts(connection: &Connection, queue_id: u64, now: Millis) -> rusqlite::
         })
 }
 
-pub fn next_visible_at(connection: &Connection, queue_id: u64, now: Millis) -> rusqlite::Result<Option<Millis>> {
+pub fn next_visible_at(
+    connection: &Connection,
+    queue_id: u64,
+    now: Millis,
+) -> rusqlite::Result<Option<Millis>> {
     connection
-        .prepare_cached("SELECT MIN(visible_at) FROM messages WHERE queue_id = ?1 AND visible_at > ?2")?
-        .query_row(params![as_i64(queue_id), as_i64(now)], |row| row.get::<_, Option<i64>>(0))
+        .prepare_cached(
+            "SELECT MIN(visible_at) FROM messages WHERE queue_id = ?1 AND visible_at > ?2",
+        )?
+        .query_row(params![as_i64(queue_id), as_i64(now)], |row| {
+            row.get::<_, Option<i64>>(0)
+        })
         .map(|value| value.map(as_u64))
 }

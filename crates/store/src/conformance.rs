@@ -101,7 +101,10 @@ async fn send_receive_delete(store: &dyn Store) {
     assert_eq!(seqs.len(), 2);
     assert!(seqs[0] < seqs[1], "sequence numbers must grow");
 
-    let received = store.receive(queue.id, receive_at(T0, 10, 30_000)).await.unwrap();
+    let received = store
+        .receive(queue.id, receive_at(T0, 10, 30_000))
+        .await
+        .unwrap();
     assert_eq!(received.len(), 2);
     let first = &received[0];
     assert_eq!(first.body, "a");
@@ -113,75 +116,184 @@ async fn send_receive_delete(store: &dyn Store) {
 
     let receipts = received.iter().map(|message| message.receipt).collect();
     let outcomes = store.delete_messages(queue.id, receipts).await.unwrap();
-    assert_eq!(outcomes, vec![DeleteOutcome::Deleted, DeleteOutcome::Deleted]);
-    let again = store.delete_messages(queue.id, vec![first.receipt]).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![DeleteOutcome::Deleted, DeleteOutcome::Deleted]
+    );
+    let again = store
+        .delete_messages(queue.id, vec![first.receipt])
+        .await
+        .unwrap();
     assert_eq!(again, vec![DeleteOutcome::Gone]);
-    let after = store.receive(queue.id, receive_at(T0 + 60_000, 10, 1)).await.unwrap();
+    let after = store
+        .receive(queue.id, receive_at(T0 + 60_000, 10, 1))
+        .await
+        .unwrap();
     assert!(after.is_empty(), "deleted messages came back");
 }
 
 async fn hidden_messages_are_not_received_twice(store: &dyn Store) {
     let queue = queue(store, "conformance-hidden").await;
-    store.send(queue.id, vec![message("x", T0, T0)]).await.unwrap();
-    let first = store.receive(queue.id, receive_at(T0, 10, 1_000)).await.unwrap();
+    store
+        .send(queue.id, vec![message("x", T0, T0)])
+        .await
+        .unwrap();
+    let first = store
+        .receive(queue.id, receive_at(T0, 10, 1_000))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    let during = store.receive(queue.id, receive_at(T0 + 999, 10, 1_000)).await.unwrap();
+    let during = store
+        .receive(queue.id, receive_at(T0 + 999, 10, 1_000))
+        .await
+        .unwrap();
     assert!(during.is_empty(), "a hidden message was delivered");
-    let after = store.receive(queue.id, receive_at(T0 + 1_000, 10, 1_000)).await.unwrap();
+    let after = store
+        .receive(queue.id, receive_at(T0 + 1_000, 10, 1_000))
+        .await
+        .unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].receive_count, 2);
-    assert_eq!(after[0].first_received_at, T0, "first receive time must not move");
-    assert_ne!(after[0].receipt, first[0].receipt, "each receive gets a new receipt");
+    assert_eq!(
+        after[0].first_received_at, T0,
+        "first receive time must not move"
+    );
+    assert_ne!(
+        after[0].receipt, first[0].receipt,
+        "each receive gets a new receipt"
+    );
 }
 
 async fn stale_receipts_do_not_delete(store: &dyn Store) {
     let queue = queue(store, "conformance-stale").await;
-    store.send(queue.id, vec![message("s", T0, T0)]).await.unwrap();
-    let first = store.receive(queue.id, receive_at(T0, 1, 10)).await.unwrap();
-    let second = store.receive(queue.id, receive_at(T0 + 10, 1, 10)).await.unwrap();
-    let outcome = store.delete_messages(queue.id, vec![first[0].receipt]).await.unwrap();
+    store
+        .send(queue.id, vec![message("s", T0, T0)])
+        .await
+        .unwrap();
+    let first = store
+        .receive(queue.id, receive_at(T0, 1, 10))
+        .await
+        .unwrap();
+    let second = store
+        .receive(queue.id, receive_at(T0 + 10, 1, 10))
+        .await
+        .unwrap();
+    let outcome = store
+        .delete_messages(queue.id, vec![first[0].receipt])
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![DeleteOutcome::Stale]);
-    let outcome = store.delete_messages(queue.id, vec![second[0].receipt]).await.unwrap();
+    let outcome = store
+        .delete_messages(queue.id, vec![second[0].receipt])
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![DeleteOutcome::Deleted]);
-    let foreign = Receipt { queue_id: queue.id + 1_000, ..second[0].receipt };
-    let outcome = store.delete_messages(queue.id, vec![foreign]).await.unwrap();
+    let foreign = Receipt {
+        queue_id: queue.id + 1_000,
+        ..second[0].receipt
+    };
+    let outcome = store
+        .delete_messages(queue.id, vec![foreign])
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![DeleteOutcome::Gone]);
 }
 
 async fn visibility_changes(store: &dyn Store) {
     let queue = queue(store, "conformance-visibility").await;
-    store.send(queue.id, vec![message("v", T0, T0)]).await.unwrap();
-    let received = store.receive(queue.id, receive_at(T0, 1, 1_000)).await.unwrap();
+    store
+        .send(queue.id, vec![message("v", T0, T0)])
+        .await
+        .unwrap();
+    let received = store
+        .receive(queue.id, receive_at(T0, 1, 1_000))
+        .await
+        .unwrap();
     let receipt = received[0].receipt;
 
-    let change = |hidden_until| vec![VisibilityChange { receipt, hidden_until }];
-    let outcome = store.change_visibility(queue.id, change(T0 + 500), T0 + 100).await.unwrap();
+    let change = |hidden_until| {
+        vec![VisibilityChange {
+            receipt,
+            hidden_until,
+        }]
+    };
+    let outcome = store
+        .change_visibility(queue.id, change(T0 + 500), T0 + 100)
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::Changed]);
-    let early = store.receive(queue.id, receive_at(T0 + 400, 1, 1)).await.unwrap();
+    let early = store
+        .receive(queue.id, receive_at(T0 + 400, 1, 1))
+        .await
+        .unwrap();
     assert!(early.is_empty());
     let twelve_hours_later = T0 + 43_200_000 + 1;
-    let outcome = store.change_visibility(queue.id, change(twelve_hours_later), T0 + 100).await.unwrap();
+    let outcome = store
+        .change_visibility(queue.id, change(twelve_hours_later), T0 + 100)
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::BeyondLimit]);
-    let outcome = store.change_visibility(queue.id, change(T0 + 900), T0 + 600).await.unwrap();
+    let outcome = store
+        .change_visibility(queue.id, change(T0 + 900), T0 + 600)
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::NotInFlight]);
 
     // Visibility 0 makes it receivable at once.
-    let again = store.receive(queue.id, receive_at(T0 + 600, 1, 1_000)).await.unwrap();
-    let outcome = store.change_visibility(queue.id, change(T0 + 700), T0 + 700).await.unwrap();
-    assert_eq!(outcome, vec![VisibilityOutcome::Invalid], "old receipt must be stale");
-    let fresh = vec![VisibilityChange { receipt: again[0].receipt, hidden_until: T0 + 700 }];
-    let outcome = store.change_visibility(queue.id, fresh, T0 + 700).await.unwrap();
+    let again = store
+        .receive(queue.id, receive_at(T0 + 600, 1, 1_000))
+        .await
+        .unwrap();
+    let outcome = store
+        .change_visibility(queue.id, change(T0 + 700), T0 + 700)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        vec![VisibilityOutcome::Invalid],
+        "old receipt must be stale"
+    );
+    let fresh = vec![VisibilityChange {
+        receipt: again[0].receipt,
+        hidden_until: T0 + 700,
+    }];
+    let outcome = store
+        .change_visibility(queue.id, fresh, T0 + 700)
+        .await
+        .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::Changed]);
-    let visible = store.receive(queue.id, receive_at(T0 + 700, 1, 1_000)).await.unwrap();
+    let visible = store
+        .receive(queue.id, receive_at(T0 + 700, 1, 1_000))
+        .await
+        .unwrap();
     assert_eq!(visible.len(), 1);
 }
 
 async fn delayed_messages_wait(store: &dyn Store) {
     let queue = queue(store, "conformance-delay").await;
-    store.send(queue.id, vec![message("d", T0, T0 + 5_000)]).await.unwrap();
-    assert!(store.receive(queue.id, receive_at(T0, 1, 1)).await.unwrap().is_empty());
-    assert_eq!(store.next_visible_at(queue.id, T0).await.unwrap(), Some(T0 + 5_000));
-    assert_eq!(store.receive(queue.id, receive_at(T0 + 5_000, 1, 1)).await.unwrap().len(), 1);
+    store
+        .send(queue.id, vec![message("d", T0, T0 + 5_000)])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .receive(queue.id, receive_at(T0, 1, 1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.next_visible_at(queue.id, T0).await.unwrap(),
+        Some(T0 + 5_000)
+    );
+    assert_eq!(
+        store
+            .receive(queue.id, receive_at(T0 + 5_000, 1, 1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn counts_split_visible_in_flight_and_delayed(store: &dyn Store) {
@@ -192,46 +304,105 @@ async fn counts_split_visible_in_flight_and_delayed(store: &dyn Store) {
         message("c3", T0, T0 + 9_000),
     ];
     store.send(queue.id, batch).await.unwrap();
-    store.receive(queue.id, receive_at(T0, 1, 1_000)).await.unwrap();
+    store
+        .receive(queue.id, receive_at(T0, 1, 1_000))
+        .await
+        .unwrap();
     let counts = store.counts(queue.id, T0).await.unwrap();
-    assert_eq!(counts, QueueCounts { visible: 1, in_flight: 1, delayed: 1 });
+    assert_eq!(
+        counts,
+        QueueCounts {
+            visible: 1,
+            in_flight: 1,
+            delayed: 1
+        }
+    );
     let later = store.counts(queue.id, T0 + 10_000).await.unwrap();
-    assert_eq!(later, QueueCounts { visible: 3, in_flight: 0, delayed: 0 });
+    assert_eq!(
+        later,
+        QueueCounts {
+            visible: 3,
+            in_flight: 0,
+            delayed: 0
+        }
+    );
 }
 
 async fn purge_and_expire(store: &dyn Store) {
     let queue = queue(store, "conformance-purge").await;
-    let batch = vec![message("old", T0, T0), message("new", T0 + 10_000, T0 + 10_000)];
+    let batch = vec![
+        message("old", T0, T0),
+        message("new", T0 + 10_000, T0 + 10_000),
+    ];
     store.send(queue.id, batch).await.unwrap();
     let retained_since = T0 + 1;
-    let hidden = ReceiveRequest { retained_since, ..receive_at(T0 + 10_000, 10, 1) };
+    let hidden = ReceiveRequest {
+        retained_since,
+        ..receive_at(T0 + 10_000, 10, 1)
+    };
     let received = store.receive(queue.id, hidden).await.unwrap();
     assert_eq!(received.len(), 1, "an expired message was delivered");
     assert_eq!(received[0].body, "new");
     assert_eq!(store.expire(queue.id, retained_since).await.unwrap(), 1);
     assert_eq!(store.purge(queue.id).await.unwrap(), 1);
-    assert_eq!(store.counts(queue.id, T0 + 20_000).await.unwrap(), QueueCounts::default());
+    assert_eq!(
+        store.counts(queue.id, T0 + 20_000).await.unwrap(),
+        QueueCounts::default()
+    );
 }
 
 async fn deleted_queue_ids_are_not_reused(store: &dyn Store) {
     let first = queue(store, "conformance-recreate").await;
-    store.send(first.id, vec![message("gone", T0, T0)]).await.unwrap();
+    store
+        .send(first.id, vec![message("gone", T0, T0)])
+        .await
+        .unwrap();
     assert!(store.delete_queue(first.id).await.unwrap());
     assert!(!store.delete_queue(first.id).await.unwrap());
     let second = queue(store, "conformance-recreate").await;
     assert_ne!(first.id, second.id);
-    let received = store.receive(second.id, receive_at(T0, 10, 1)).await.unwrap();
+    let received = store
+        .receive(second.id, receive_at(T0, 10, 1))
+        .await
+        .unwrap();
     assert!(received.is_empty(), "messages survived their queue");
-    assert!(!store.load_queues().await.unwrap().iter().any(|queue| queue.id == first.id));
+    assert!(
+        !store
+            .load_queues()
+            .await
+            .unwrap()
+            .iter()
+            .any(|queue| queue.id == first.id)
+    );
+    let orphan = store.send(first.id, vec![message("orphan", T0, T0)]).await;
+    assert!(
+        matches!(orphan, Err(StoreError::QueueNotFound { .. })),
+        "a send to a deleted queue must fail, not leave orphans"
+    );
 }
 
 async fn receive_respects_the_limit_and_order(store: &dyn Store) {
     let queue = queue(store, "conformance-order").await;
-    let batch = (0..5).map(|index| message(&format!("m{index}"), T0, T0)).collect();
+    let batch = (0..5)
+        .map(|index| message(&format!("m{index}"), T0, T0))
+        .collect();
     store.send(queue.id, batch).await.unwrap();
-    let received = store.receive(queue.id, receive_at(T0, 3, 1_000)).await.unwrap();
-    let bodies: Vec<_> = received.iter().map(|message| message.body.as_str()).collect();
-    assert_eq!(bodies, ["m0", "m1", "m2"], "oldest visible messages come first");
-    let rest = store.receive(queue.id, receive_at(T0, 10, 1_000)).await.unwrap();
+    let received = store
+        .receive(queue.id, receive_at(T0, 3, 1_000))
+        .await
+        .unwrap();
+    let bodies: Vec<_> = received
+        .iter()
+        .map(|message| message.body.as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["m0", "m1", "m2"],
+        "oldest visible messages come first"
+    );
+    let rest = store
+        .receive(queue.id, receive_at(T0, 10, 1_000))
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 2);
 }

@@ -67,8 +67,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Takes up to `max_messages` messages that are visible at `now`, hides each until
     /// `hidden_until`, counts the receive and gives each a fresh receipt.
-    fn receive(&self, queue_id: u64, request: ReceiveRequest)
-    -> StoreFuture<'_, Vec<ReceivedMessage>>;
+    fn receive(
+        &self,
+        queue_id: u64,
+        request: ReceiveRequest,
+    ) -> StoreFuture<'_, Vec<ReceivedMessage>>;
 
     /// Deletes each message whose receipt is its latest one.
     fn delete_messages(

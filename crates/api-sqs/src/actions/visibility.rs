@@ -1,0 +1,93 @@
+//! ChangeMessageVisibility and ChangeMessageVisibilityBatch.
+
+use serde::{Deserialize, Serialize};
+use tern_broker::{Broker, VisibilityRequest};
+use tern_core::SqsError;
+
+use crate::shapes::{BatchFailure, Empty, non_negative, split_batch};
+use crate::{RequestContext, encode, parse_input, required};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeMessageVisibilityInput {
+    queue_url: Option<String>,
+    receipt_handle: Option<String>,
+    visibility_timeout: Option<i64>,
+}
+
+fn visibility_request(
+    handle: Option<String>,
+    timeout: Option<i64>,
+) -> Result<VisibilityRequest, SqsError> {
+    Ok(VisibilityRequest {
+        receipt_handle: required(handle, "ReceiptHandle")?,
+        visibility_timeout_seconds: required(
+            non_negative("VisibilityTimeout", timeout)?,
+            "VisibilityTimeout",
+        )?,
+    })
+}
+
+pub async fn change_message_visibility(
+    broker: &Broker,
+    context: &RequestContext,
+    body: &[u8],
+) -> Result<Vec<u8>, SqsError> {
+    let input: ChangeMessageVisibilityInput = parse_input(body)?;
+    let name = context.queue_name(input.queue_url.as_deref())?;
+    let request = visibility_request(input.receipt_handle, input.visibility_timeout)?;
+    broker.change_message_visibility(&name, request).await?;
+    encode(&Empty {})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeMessageVisibilityBatchInput {
+    queue_url: Option<String>,
+    entries: Option<Vec<ChangeMessageVisibilityBatchEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeMessageVisibilityBatchEntry {
+    id: Option<String>,
+    receipt_handle: Option<String>,
+    visibility_timeout: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchSuccess {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ChangeMessageVisibilityBatchOutput {
+    successful: Vec<BatchSuccess>,
+    failed: Vec<BatchFailure>,
+}
+
+pub async fn change_message_visibility_batch(
+    broker: &Broker,
+    context: &RequestContext,
+    body: &[u8],
+) -> Result<Vec<u8>, SqsError> {
+    let input: ChangeMessageVisibilityBatchInput = parse_input(body)?;
+    let name = context.queue_name(input.queue_url.as_deref())?;
+    let entries = required(input.entries, "Entries")?
+        .into_iter()
+        .map(|entry| {
+            let id = required(entry.id, "Id")?;
+            Ok((
+                id,
+                visibility_request(entry.receipt_handle, entry.visibility_timeout)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, SqsError>>()?;
+    let results = broker
+        .change_message_visibility_batch(&name, entries)
+        .await?;
+    let (successful, failed) = split_batch(results, |id, ()| BatchSuccess { id });
+    encode(&ChangeMessageVisibilityBatchOutput { successful, failed })
+}

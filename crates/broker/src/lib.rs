@@ -1,0 +1,73 @@
+//! The queue service: the rules of the SQS API applied to a durable [`Store`], with everything
+//! that needs a runtime — long-poll waiters, wake-ups, retention sweeps.
+//!
+//! - [`Broker`]: the entry point; owns the in-memory queue catalogue.
+//! - `catalogue`: queue lookups by name without a store round trip.
+//! - `queues`: create, delete, list, attributes, tags, purge.
+//! - `messages`: send, receive (with long polling), delete, change visibility.
+//! - `sweeper`: removes messages past their retention period.
+//!
+//! Architecture invariant: no HTTP, no wire formats. Requests arrive as typed values and errors
+//! leave as [`SqsError`]; the protocol crates turn those into bytes. Time comes from the injected
+//! [`Clock`], so the rules can be tested without sleeping.
+
+mod catalogue;
+mod messages;
+mod queues;
+mod sweeper;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub use messages::{
+    BatchResults, DeliveredMessage, ReceiveOptions, SendOutcome, SendRequest, VisibilityRequest,
+};
+pub use queues::QueuePage;
+pub use tern_core::SqsError;
+use tern_core::time::Clock;
+use tern_store::{Store, StoreError};
+
+use catalogue::Catalogue;
+
+pub struct Broker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    catalogue: Catalogue,
+    shutting_down: AtomicBool,
+}
+
+impl Broker {
+    /// Loads the queue catalogue from the store and starts the background retention sweeper.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, SqsError> {
+        let queues = store.load_queues().await.map_err(store_error)?;
+        let broker = Arc::new(Self {
+            store,
+            clock,
+            catalogue: Catalogue::new(queues),
+            shutting_down: AtomicBool::new(false),
+        });
+        sweeper::spawn(Arc::downgrade(&broker));
+        Ok(broker)
+    }
+
+    fn now(&self) -> tern_core::time::Millis {
+        self.clock.now_millis()
+    }
+}
+
+fn store_error(error: StoreError) -> SqsError {
+    match error {
+        StoreError::QueueNotFound { .. } => SqsError::queue_does_not_exist(),
+        StoreError::Closed => SqsError::new(
+            tern_core::ErrorCode::ServiceUnavailable,
+            "The service is shutting down.",
+        ),
+        StoreError::Engine(source) => {
+            tracing::error!(error = %source, "storage failure");
+            SqsError::internal("storage failure")
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Queue administration: create, look up, list, delete, attributes, tags and purge.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tern_core::limits::*;
+use tern_core::names::{is_fifo_name, validate_queue_name};
+use tern_core::queue_attributes::{self as attribute, QueueAttributes};
+use tern_core::time::seconds_to_millis;
+use tern_core::{ErrorCode, SqsError};
+use tern_store::{CreateQueueOutcome, NewQueue, QueueRecord};
+
+use crate::catalogue::QueueEntry;
+use crate::{Broker, store_error};
+
+/// SQS allows one purge per queue per minute.
+const PURGE_INTERVAL_SECONDS: u64 = 60;
+
+pub struct QueuePage {
+    pub names: Vec<String>,
+    pub next_token: Option<String>,
+}
+
+fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), SqsError> {
+    for (key, value) in tags {
+        if key.is_empty() || key.chars().count() > TAG_KEY_LENGTH_MAX {
+            return Err(SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Tag keys must be between 1 and {TAG_KEY_LENGTH_MAX} characters in length."
+                ),
+            ));
+        }
+        if value.chars().count() > TAG_VALUE_LENGTH_MAX {
+            return Err(SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("Tag values may not exceed {TAG_VALUE_LENGTH_MAX} characters in length."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn too_many_tags(name: &str) -> SqsError {
+    SqsError::new(
+        ErrorCode::InvalidParameterValue,
+        format!(
+            "Too many tags added for queue {name}. A queue can have at most {QUEUE_TAGS_MAX} tags."
+        ),
+    )
+}
+
+impl Broker {
+    pub(crate) fn entry(&self, name: &str) -> Result<Arc<QueueEntry>, SqsError> {
+        self.catalogue
+            .get(name)
+            .ok_or_else(SqsError::queue_does_not_exist)
+    }
+
+    pub fn queue(&self, name: &str) -> Result<Arc<QueueRecord>, SqsError> {
+        Ok(self.entry(name)?.record())
+    }
+
+    /// Creates a queue, or returns the existing one if every attribute named agrees with it.
+    pub async fn create_queue(
+        &self,
+        name: &str,
+        requested: BTreeMap<String, String>,
+        tags: BTreeMap<String, String>,
+    ) -> Result<Arc<QueueRecord>, SqsError> {
+        validate_queue_name(name)?;
+        if is_fifo_name(name) {
+            return Err(SqsError::new(
+                ErrorCode::UnsupportedOperation,
+                "FIFO queues are not supported by Tern yet.",
+            ));
+        }
+        let mut attributes = QueueAttributes::default();
+        attributes.apply(&requested)?;
+        validate_tags(&tags)?;
+        if tags.len() > QUEUE_TAGS_MAX {
+            return Err(too_many_tags(name));
+        }
+        if let Some(existing) = self.catalogue.get(name) {
+            return Self::existing_if_identical(existing.record(), &requested);
+        }
+        let outcome = self
+            .store
+            .create_queue(NewQueue {
+                name: name.to_owned(),
+                attributes,
+                tags,
+                now: self.now(),
+            })
+            .await
+            .map_err(store_error)?;
+        match outcome {
+            CreateQueueOutcome::Created(record) => Ok(self.catalogue.insert(record).record()),
+            // Another request created it between our look-up and the store's.
+            CreateQueueOutcome::AlreadyExists(record) => {
+                let entry = self.catalogue.insert(record);
+                Self::existing_if_identical(entry.record(), &requested)
+            }
+        }
+    }
+
+    fn existing_if_identical(
+        existing: Arc<QueueRecord>,
+        requested: &BTreeMap<String, String>,
+    ) -> Result<Arc<QueueRecord>, SqsError> {
+        if existing.attributes.agrees_with(requested)? {
+            Ok(existing)
+        } else {
+            Err(SqsError::new(
+                ErrorCode::QueueNameExists,
+                "A queue already exists with the same name and a different value for attribute(s).",
+            ))
+        }
+    }
+
+    pub fn list_queues(
+        &self,
+        prefix: Option<&str>,
+        max_results: Option<u32>,
+        next_token: Option<&str>,
+    ) -> Result<QueuePage, SqsError> {
+        if let Some(max) = max_results
+            && !(1..=LIST_QUEUES_RESULTS_MAX as u32).contains(&max)
+        {
+            return Err(SqsError::invalid_parameter(
+                "MaxResults",
+                max,
+                "MaxResults must be an integer between 1 and 1000.",
+            ));
+        }
+        let after = next_token
+            .map(|token| {
+                URL_SAFE_NO_PAD
+                    .decode(token)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| {
+                        SqsError::new(ErrorCode::InvalidParameterValue, "Invalid NextToken value.")
+                    })
+            })
+            .transpose()?;
+        let limit = max_results.map_or(LIST_QUEUES_RESULTS_MAX, |max| max as usize);
+        // One extra tells whether another page exists.
+        let mut names = self
+            .catalogue
+            .names(prefix.unwrap_or(""), after.as_deref(), limit + 1);
+        let more = names.len() > limit;
+        names.truncate(limit);
+        let next_token = match (more, max_results, names.last()) {
+            (true, Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(last)),
+            _ => None,
+        };
+        Ok(QueuePage { names, next_token })
+    }
+
+    pub async fn delete_queue(&self, name: &str) -> Result<(), SqsError> {
+        let entry = self.entry(name)?;
+        let _metadata = entry.metadata_lock.lock().await;
+        let queue_id = entry.record().id;
+        self.store
+            .delete_queue(queue_id)
+            .await
+            .map_err(store_error)?;
+        self.catalogue.remove(name, queue_id);
+        // Long polls on a deleted queue end now rather than at their timeout.
+        entry.arrivals.notify_waiters();
+        Ok(())
+    }
+
+    /// `requested` may hold `All`; an unknown name is an error, as in SQS.
+    pub async fn queue_attributes(
+        &self,
+        name: &str,
+        requested: &[String],
+        queue_arn: &str,
+    ) -> Result<Vec<(String, String)>, SqsError> {
+        let record = self.queue(name)?;
+        let all = requested.iter().any(|name| name == "All");
+        if let Some(unknown) = requested
+            .iter()
+            .find(|name| *name != "All" && !attribute::is_known_attribute(name))
+        {
+            return Err(SqsError::new(
+                ErrorCode::InvalidAttributeName,
+                format!("Unknown Attribute {unknown}."),
+            ));
+        }
+        let wanted = |attribute: &str| all || requested.iter().any(|name| name == attribute);
+        let mut values = Vec::new();
+        let counters = [
+            attribute::APPROXIMATE_NUMBER_OF_MESSAGES,
+            attribute::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+            attribute::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED,
+        ];
+        if counters.iter().any(|counter| wanted(counter)) {
+            let counts = self
+                .store
+                .counts(record.id, self.now())
+                .await
+                .map_err(store_error)?;
+            for (counter, value) in
+                counters
+                    .iter()
+                    .zip([counts.visible, counts.in_flight, counts.delayed])
+            {
+                if wanted(counter) {
+                    values.push((counter.to_string(), value.to_string()));
+                }
+            }
+        }
+        let seconds = |millis: u64| (millis / 1_000).to_string();
+        let computed = [
+            (attribute::CREATED_TIMESTAMP, seconds(record.created_at)),
+            (
+                attribute::LAST_MODIFIED_TIMESTAMP,
+                seconds(record.last_modified_at),
+            ),
+            (attribute::QUEUE_ARN, queue_arn.to_owned()),
+        ];
+        for (name, value) in computed {
+            if wanted(name) {
+                values.push((name.to_owned(), value));
+            }
+        }
+        for (name, value) in record.attributes.as_map() {
+            if wanted(name) {
+                values.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(values)
+    }
+
+    pub async fn set_queue_attributes(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, String>,
+    ) -> Result<(), SqsError> {
+        let entry = self.entry(name)?;
+        let _metadata = entry.metadata_lock.lock().await;
+        let mut record = QueueRecord::clone(&entry.record());
+        record.attributes.apply(&changes)?;
+        record.last_modified_at = self.now();
+        self.store
+            .update_queue(record.clone())
+            .await
+            .map_err(store_error)?;
+        entry.replace(record);
+        // A shorter delay or wait may let waiting receivers proceed sooner.
+        entry.arrivals.notify_waiters();
+        Ok(())
+    }
+
+    pub async fn tag_queue(
+        &self,
+        name: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), SqsError> {
+        validate_tags(&tags)?;
+        self.update_tags(name, |existing| existing.extend(tags))
+            .await
+    }
+
+    pub async fn untag_queue(&self, name: &str, keys: Vec<String>) -> Result<(), SqsError> {
+        self.update_tags(name, |existing| {
+            for key in &keys {
+                existing.remove(key);
+            }
+        })
+        .await
+    }
+
+    async fn update_tags(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut BTreeMap<String, String>),
+    ) -> Result<(), SqsError> {
+        let entry = self.entry(name)?;
+        let _metadata = entry.metadata_lock.lock().await;
+        let mut record = QueueRecord::clone(&entry.record());
+        change(&mut record.tags);
+        if record.tags.len() > QUEUE_TAGS_MAX {
+            return Err(too_many_tags(name));
+        }
+        self.store
+            .update_queue(record.clone())
+            .await
+            .map_err(store_error)?;
+        entry.replace(record);
+        Ok(())
+    }
+
+    pub fn queue_tags(&self, name: &str) -> Result<BTreeMap<String, String>, SqsError> {
+        Ok(self.queue(name)?.tags.clone())
+    }
+
+    pub async fn purge_queue(&self, name: &str) -> Result<(), SqsError> {
+        let entry = self.entry(name)?;
+        let now = self.now();
+        let interval = seconds_to_millis(PURGE_INTERVAL_SECONDS);
+        let previous = entry.last_purge_at.load(Ordering::SeqCst);
+        let too_soon = previous != 0 && now < previous.saturating_add(interval);
+        // compare_exchange so that of two concurrent purges exactly one proceeds.
+        if too_soon
+            || entry
+                .last_purge_at
+                .compare_exchange(previous, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            return Err(SqsError::new(
+                ErrorCode::PurgeQueueInProgress,
+                format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
+            ));
+        }
+        self.store
+            .purge(entry.record().id)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

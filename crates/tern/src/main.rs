@@ -1,0 +1,111 @@
+//! `tern`: the command-line entry point. Parses flags, sets up logging, starts the server and
+//! turns SIGINT/SIGTERM into a graceful shutdown.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tern_server::{Server, ServerConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "tern",
+    version,
+    about = "A durable, fast, SQS-compatible message broker"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the SQS API (AWS JSON 1.0 protocol) over HTTP, storing messages durably.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(long, env = "TERN_LISTEN", default_value = "127.0.0.1:9324")]
+    listen: SocketAddr,
+    /// Directory for the embedded store; created if missing. One server per directory.
+    #[arg(long, env = "TERN_DATA_DIR", default_value = "./tern-data")]
+    data_dir: PathBuf,
+    /// Account id used in queue URLs and ARNs.
+    #[arg(long, env = "TERN_ACCOUNT_ID", default_value = "000000000000")]
+    account_id: String,
+    /// Region used in ARNs when a request is not SigV4-signed (signed requests use their own).
+    #[arg(long, env = "TERN_REGION", default_value = "us-east-1")]
+    region: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let account_id_valid =
+        args.account_id.len() == 12 && args.account_id.bytes().all(|b| b.is_ascii_digit());
+    anyhow::ensure!(
+        account_id_valid,
+        "--account-id must be 12 digits, got {:?}",
+        args.account_id
+    );
+    let config = ServerConfig {
+        listen: args.listen,
+        data_directory: args.data_dir.clone(),
+        account_id: args.account_id,
+        default_region: args.region,
+    };
+    let server = Server::bind(config).await.with_context(|| {
+        format!(
+            "cannot start Tern on data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    let address = server.local_address();
+    // Scripts and tests wait for this exact line to learn the port.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on http://{address}")?;
+    stdout.flush()?;
+    tracing::info!(%address, data_dir = %args.data_dir.display(), "Tern is serving");
+    server.serve(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT will stop Tern");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
