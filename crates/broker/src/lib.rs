@@ -71,3 +71,6 @@ fn store_error(error: StoreError) -> SqsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

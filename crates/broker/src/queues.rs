@@ -19,6 +19,7 @@ use crate::{Broker, store_error};
 /// SQS allows one purge per queue per minute.
 const PURGE_INTERVAL_SECONDS: u64 = 60;
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuePage {
     pub names: Vec<String>,
     pub next_token: Option<String>,
