@@ -58,16 +58,26 @@ async fn receive(broker: &Broker, queue: &str) -> Vec<DeliveredMessage> {
 async fn visibility_timeout_hides_then_redelivers_with_a_new_receipt() {
     let Fixture { broker, clock, .. } = fixture().await;
     broker
-        .create_queue("q", attributes(&[("VisibilityTimeout", "30")]), BTreeMap::new())
+        .create_queue(
+            "q",
+            attributes(&[("VisibilityTimeout", "30")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap();
-    broker.send_message("q", text("hello"), "sender").await.unwrap();
+    broker
+        .send_message("q", text("hello"), "sender")
+        .await
+        .unwrap();
 
     let first = receive(&broker, "q").await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].receive_count, 1);
     clock.advance_seconds(29);
-    assert!(receive(&broker, "q").await.is_empty(), "visible before its timeout");
+    assert!(
+        receive(&broker, "q").await.is_empty(),
+        "visible before its timeout"
+    );
     clock.advance_seconds(1);
     let second = receive(&broker, "q").await;
     assert_eq!(second.len(), 1);
@@ -76,11 +86,17 @@ async fn visibility_timeout_hides_then_redelivers_with_a_new_receipt() {
     assert_ne!(second[0].receipt, first[0].receipt);
 
     // The superseded receipt no longer deletes; the current one does.
-    broker.delete_message("q", &first[0].receipt.encode()).await.unwrap();
+    broker
+        .delete_message("q", &first[0].receipt.encode())
+        .await
+        .unwrap();
     clock.advance_seconds(30);
     let third = receive(&broker, "q").await;
     assert_eq!(third.len(), 1, "a stale receipt must not delete");
-    broker.delete_message("q", &third[0].receipt.encode()).await.unwrap();
+    broker
+        .delete_message("q", &third[0].receipt.encode())
+        .await
+        .unwrap();
     clock.advance_seconds(30);
     assert!(receive(&broker, "q").await.is_empty());
 }
@@ -89,10 +105,17 @@ async fn visibility_timeout_hides_then_redelivers_with_a_new_receipt() {
 async fn queue_and_message_delays() {
     let Fixture { broker, clock, .. } = fixture().await;
     broker
-        .create_queue("delayed", attributes(&[("DelaySeconds", "10")]), BTreeMap::new())
+        .create_queue(
+            "delayed",
+            attributes(&[("DelaySeconds", "10")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap();
-    broker.send_message("delayed", text("queue-delay"), "s").await.unwrap();
+    broker
+        .send_message("delayed", text("queue-delay"), "s")
+        .await
+        .unwrap();
     let explicit = SendRequest {
         delay_seconds: Some(0),
         ..text("no-delay")
@@ -110,7 +133,10 @@ async fn queue_and_message_delays() {
         delay_seconds: Some(901),
         ..text("x")
     };
-    let error = broker.send_message("delayed", too_long, "s").await.unwrap_err();
+    let error = broker
+        .send_message("delayed", too_long, "s")
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidParameterValue);
 }
 
@@ -118,17 +144,30 @@ async fn queue_and_message_delays() {
 async fn retention_expiry_hides_and_sweeps_old_messages() {
     let Fixture { broker, clock, .. } = fixture().await;
     broker
-        .create_queue("short", attributes(&[("MessageRetentionPeriod", "60")]), BTreeMap::new())
+        .create_queue(
+            "short",
+            attributes(&[("MessageRetentionPeriod", "60")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap();
-    broker.send_message("short", text("old"), "s").await.unwrap();
+    broker
+        .send_message("short", text("old"), "s")
+        .await
+        .unwrap();
     clock.advance_seconds(61);
-    broker.send_message("short", text("new"), "s").await.unwrap();
+    broker
+        .send_message("short", text("new"), "s")
+        .await
+        .unwrap();
     let counts_before = broker
         .queue_attributes("short", &["ApproximateNumberOfMessages".into()], "arn")
         .await
         .unwrap();
-    assert_eq!(counts_before[0].1, "2", "expired messages linger until swept");
+    assert_eq!(
+        counts_before[0].1, "2",
+        "expired messages linger until swept"
+    );
     broker.sweep_once().await;
     let counts_after = broker
         .queue_attributes("short", &["ApproximateNumberOfMessages".into()], "arn")
@@ -144,16 +183,28 @@ async fn retention_expiry_hides_and_sweeps_old_messages() {
 async fn create_queue_is_idempotent_only_for_identical_attributes() {
     let Fixture { broker, .. } = fixture().await;
     let first = broker
-        .create_queue("same", attributes(&[("VisibilityTimeout", "60")]), BTreeMap::new())
+        .create_queue(
+            "same",
+            attributes(&[("VisibilityTimeout", "60")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap();
     let again = broker
-        .create_queue("same", attributes(&[("VisibilityTimeout", "60")]), BTreeMap::new())
+        .create_queue(
+            "same",
+            attributes(&[("VisibilityTimeout", "60")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap();
     assert_eq!(first.id, again.id);
     let error = broker
-        .create_queue("same", attributes(&[("VisibilityTimeout", "61")]), BTreeMap::new())
+        .create_queue(
+            "same",
+            attributes(&[("VisibilityTimeout", "61")]),
+            BTreeMap::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::QueueNameExists);
@@ -163,7 +214,10 @@ async fn create_queue_is_idempotent_only_for_identical_attributes() {
 async fn list_queues_pages_with_tokens_only_when_asked() {
     let Fixture { broker, .. } = fixture().await;
     for name in ["a1", "a2", "a3", "b1"] {
-        broker.create_queue(name, BTreeMap::new(), BTreeMap::new()).await.unwrap();
+        broker
+            .create_queue(name, BTreeMap::new(), BTreeMap::new())
+            .await
+            .unwrap();
     }
     let all = broker.list_queues(None, None, None).unwrap();
     assert_eq!(all.names, ["a1", "a2", "a3", "b1"]);
@@ -171,7 +225,9 @@ async fn list_queues_pages_with_tokens_only_when_asked() {
     let page = broker.list_queues(Some("a"), Some(2), None).unwrap();
     assert_eq!(page.names, ["a1", "a2"]);
     let token = page.next_token.expect("a second page exists");
-    let rest = broker.list_queues(Some("a"), Some(2), Some(&token)).unwrap();
+    let rest = broker
+        .list_queues(Some("a"), Some(2), Some(&token))
+        .unwrap();
     assert_eq!(rest.names, ["a3"]);
     assert_eq!(rest.next_token, None);
     let error = broker.list_queues(None, Some(0), None).unwrap_err();
@@ -183,7 +239,10 @@ async fn list_queues_pages_with_tokens_only_when_asked() {
 #[tokio::test]
 async fn purge_is_limited_to_once_a_minute() {
     let Fixture { broker, clock, .. } = fixture().await;
-    broker.create_queue("p", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("p", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     broker.send_message("p", text("x"), "s").await.unwrap();
     broker.purge_queue("p").await.unwrap();
     assert!(receive(&broker, "p").await.is_empty());
@@ -196,7 +255,10 @@ async fn purge_is_limited_to_once_a_minute() {
 #[tokio::test]
 async fn change_visibility_rules() {
     let Fixture { broker, clock, .. } = fixture().await;
-    broker.create_queue("v", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("v", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     broker.send_message("v", text("x"), "s").await.unwrap();
     let received = receive(&broker, "v").await;
     let handle = received[0].receipt.encode();
@@ -204,17 +266,37 @@ async fn change_visibility_rules() {
         receipt_handle: handle.clone(),
         visibility_timeout_seconds: seconds,
     };
-    broker.change_message_visibility("v", change(0)).await.unwrap();
-    assert_eq!(receive(&broker, "v").await.len(), 1, "timeout 0 releases at once");
-    let error = broker.change_message_visibility("v", change(10)).await.unwrap_err();
-    assert_eq!(error.code, ErrorCode::InvalidParameterValue, "stale receipt");
-    let error = broker.change_message_visibility("v", change(43_201)).await.unwrap_err();
+    broker
+        .change_message_visibility("v", change(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        receive(&broker, "v").await.len(),
+        1,
+        "timeout 0 releases at once"
+    );
+    let error = broker
+        .change_message_visibility("v", change(10))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code,
+        ErrorCode::InvalidParameterValue,
+        "stale receipt"
+    );
+    let error = broker
+        .change_message_visibility("v", change(43_201))
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidParameterValue);
     let garbage = VisibilityRequest {
         receipt_handle: "garbage".into(),
         visibility_timeout_seconds: 5,
     };
-    let error = broker.change_message_visibility("v", garbage).await.unwrap_err();
+    let error = broker
+        .change_message_visibility("v", garbage)
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::ReceiptHandleIsInvalid);
     clock.advance_seconds(1);
 }
@@ -222,7 +304,10 @@ async fn change_visibility_rules() {
 #[tokio::test]
 async fn batch_entries_fail_alone() {
     let Fixture { broker, .. } = fixture().await;
-    broker.create_queue("b", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("b", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     let entries = vec![
         ("ok".to_owned(), text("fine")),
         ("bad".to_owned(), text("bell\u{7}")),
@@ -233,16 +318,26 @@ async fn batch_entries_fail_alone() {
         results[1].1.as_ref().unwrap_err().code,
         ErrorCode::InvalidMessageContents
     );
-    assert_eq!(receive(&broker, "b").await.len(), 1, "the valid entry was stored");
+    assert_eq!(
+        receive(&broker, "b").await.len(),
+        1,
+        "the valid entry was stored"
+    );
     let duplicate = vec![("x".to_owned(), text("1")), ("x".to_owned(), text("2"))];
-    let error = broker.send_message_batch("b", duplicate, "s").await.unwrap_err();
+    let error = broker
+        .send_message_batch("b", duplicate, "s")
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::BatchEntryIdsNotDistinct);
 }
 
 #[tokio::test]
 async fn long_poll_returns_as_soon_as_a_message_arrives() {
     let Fixture { broker, .. } = fixture().await;
-    broker.create_queue("lp", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("lp", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     let poller = {
         let broker = broker.clone();
         tokio::spawn(async move {
@@ -270,7 +365,10 @@ async fn long_poll_returns_as_soon_as_a_message_arrives() {
 #[tokio::test]
 async fn shutdown_ends_long_polls() {
     let Fixture { broker, .. } = fixture().await;
-    broker.create_queue("sd", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("sd", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     let poller = {
         let broker = broker.clone();
         tokio::spawn(async move {
@@ -294,10 +392,16 @@ async fn shutdown_ends_long_polls() {
 #[tokio::test]
 async fn deleted_queues_are_gone_everywhere() {
     let Fixture { broker, .. } = fixture().await;
-    broker.create_queue("gone", BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    broker
+        .create_queue("gone", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
     broker.delete_queue("gone").await.unwrap();
     for error in [
-        broker.send_message("gone", text("x"), "s").await.unwrap_err(),
+        broker
+            .send_message("gone", text("x"), "s")
+            .await
+            .unwrap_err(),
         broker.delete_queue("gone").await.unwrap_err(),
         broker.queue("gone").unwrap_err(),
     ] {

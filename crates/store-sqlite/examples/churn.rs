@@ -77,7 +77,10 @@ async fn main() {
                 };
                 let received = store.receive(queue.id, request).await.expect("receive");
                 let receipts = received.iter().map(|message| message.receipt).collect();
-                store.delete_messages(queue.id, receipts).await.expect("delete");
+                store
+                    .delete_messages(queue.id, receipts)
+                    .await
+                    .expect("delete");
                 done += batch;
             }
         }));
