@@ -142,3 +142,24 @@ pub fn non_negative(name: &str, value: Option<i64>) -> Result<Option<u64>, SqsEr
 /// The `{}` reply of actions that return nothing.
 #[derive(Serialize)]
 pub struct Empty {}
+
+/// The reply of DeleteMessageBatch and ChangeMessageVisibilityBatch: successes carry only ids.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdOnlyBatchOutput {
+    pub successful: Vec<IdOnly>,
+    pub failed: Vec<BatchFailure>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdOnly {
+    pub id: String,
+}
+
+impl IdOnlyBatchOutput {
+    pub fn from_results(results: BatchResults<()>) -> Self {
+        let (successful, failed) = split_batch(results, |id, ()| IdOnly { id });
+        Self { successful, failed }
+    }
+}

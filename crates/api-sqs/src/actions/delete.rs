@@ -1,10 +1,10 @@
 //! DeleteMessage and DeleteMessageBatch.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tern_broker::Broker;
 use tern_core::SqsError;
 
-use crate::shapes::{BatchFailure, Empty, split_batch};
+use crate::shapes::{Empty, IdOnlyBatchOutput};
 use crate::{RequestContext, encode, parse_input, required};
 
 #[derive(Deserialize)]
@@ -40,19 +40,6 @@ struct DeleteMessageBatchEntry {
     receipt_handle: Option<String>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BatchSuccess {
-    id: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DeleteMessageBatchOutput {
-    successful: Vec<BatchSuccess>,
-    failed: Vec<BatchFailure>,
-}
-
 pub async fn delete_message_batch(
     broker: &Broker,
     context: &RequestContext,
@@ -70,6 +57,5 @@ pub async fn delete_message_batch(
         })
         .collect::<Result<Vec<_>, SqsError>>()?;
     let results = broker.delete_message_batch(&name, entries).await?;
-    let (successful, failed) = split_batch(results, |id, ()| BatchSuccess { id });
-    encode(&DeleteMessageBatchOutput { successful, failed })
+    encode(&IdOnlyBatchOutput::from_results(results))
 }

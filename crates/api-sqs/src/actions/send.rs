@@ -33,6 +33,16 @@ struct SendMessageOutput {
     md5_of_message_attributes: Option<String>,
 }
 
+impl From<SendOutcome> for SendMessageOutput {
+    fn from(outcome: SendOutcome) -> Self {
+        Self {
+            message_id: outcome.message_id,
+            md5_of_message_body: outcome.md5_of_body,
+            md5_of_message_attributes: outcome.md5_of_attributes,
+        }
+    }
+}
+
 fn send_request(
     body: Option<String>,
     delay_seconds: Option<i64>,
@@ -60,11 +70,7 @@ pub async fn send_message(
     let outcome = broker
         .send_message(&name, request, context.sender_id())
         .await?;
-    encode(&SendMessageOutput {
-        message_id: outcome.message_id,
-        md5_of_message_body: outcome.md5_of_body,
-        md5_of_message_attributes: outcome.md5_of_attributes,
-    })
+    encode(&SendMessageOutput::from(outcome))
 }
 
 #[derive(Deserialize)]

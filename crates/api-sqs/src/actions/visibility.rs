@@ -1,10 +1,10 @@
 //! ChangeMessageVisibility and ChangeMessageVisibilityBatch.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tern_broker::{Broker, VisibilityRequest};
 use tern_core::SqsError;
 
-use crate::shapes::{BatchFailure, Empty, non_negative, split_batch};
+use crate::shapes::{Empty, IdOnlyBatchOutput, non_negative};
 use crate::{RequestContext, encode, parse_input, required};
 
 #[derive(Deserialize)]
@@ -55,19 +55,6 @@ struct ChangeMessageVisibilityBatchEntry {
     visibility_timeout: Option<i64>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct BatchSuccess {
-    id: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ChangeMessageVisibilityBatchOutput {
-    successful: Vec<BatchSuccess>,
-    failed: Vec<BatchFailure>,
-}
-
 pub async fn change_message_visibility_batch(
     broker: &Broker,
     context: &RequestContext,
@@ -88,6 +75,5 @@ pub async fn change_message_visibility_batch(
     let results = broker
         .change_message_visibility_batch(&name, entries)
         .await?;
-    let (successful, failed) = split_batch(results, |id, ()| BatchSuccess { id });
-    encode(&ChangeMessageVisibilityBatchOutput { successful, failed })
+    encode(&IdOnlyBatchOutput::from_results(results))
 }
