@@ -1,0 +1,229 @@
+//! Command-line options, their limits, and the validated settings a run uses.
+//!
+//! Everything a run does is bounded: how long producers send, how many messages they may send,
+//! how many connections and tasks exist, how long the drain waits. The limits are named constants
+//! (units last) and out-of-range options are refused, not clamped, so a report never describes
+//! a run other than the one asked for.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use clap::{Args, Parser, Subcommand};
+
+use crate::payload::HEADER_LEN;
+use crate::sign::Credentials;
+use crate::wire::BATCH_ENTRIES_MAX;
+
+pub const CONNECTIONS_MAX: usize = 1024;
+pub const PRODUCERS_MAX: usize = 256;
+pub const CONSUMERS_MAX: usize = 256;
+pub const THREADS_MAX: usize = 64;
+/// SQS's largest message.
+pub const SIZE_MAX: usize = 1024 * 1024;
+pub const DURATION_S_MAX: u64 = 3600;
+/// The time limit when `--messages` is given without `--duration`.
+pub const DURATION_S_WITH_MESSAGES: u64 = 300;
+pub const DURATION_S_DEFAULT: u64 = 10;
+/// Most messages one run may send; also bounds the bitsets that track them (12.5 MB each way).
+pub const MESSAGES_MAX: u64 = 100_000_000;
+pub const DRAIN_S_MAX: u64 = 300;
+/// SQS's longest long poll.
+pub const WAIT_TIME_S_MAX: u32 = 20;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Drive an SQS-compatible endpoint (AWS JSON 1.0) and print one JSON line of results"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub mode: Mode,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Mode {
+    /// Send throughput: each connection sends SendMessageBatch back to back.
+    Send {
+        /// HTTP/1.1 connections, one sending task each.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// End to end: producers send while consumers long-poll, check and delete.
+    E2e {
+        /// Sending tasks, one connection each.
+        #[arg(long, default_value_t = 4)]
+        producers: usize,
+        /// Receiving (and deleting) tasks, one connection each.
+        #[arg(long, default_value_t = 4)]
+        consumers: usize,
+        /// Seconds to keep receiving after the producers stop before counting what is missing
+        /// as lost (the drain ends earlier once everything acknowledged has arrived).
+        #[arg(long = "drain", default_value_t = 10)]
+        drain_s: u64,
+        /// WaitTimeSeconds of each ReceiveMessage.
+        #[arg(long = "wait-time", default_value_t = 1)]
+        wait_time_s: u32,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// The only address loadgen connects to (http:// only).
+    #[arg(long, default_value = "http://127.0.0.1:9324")]
+    pub endpoint: String,
+    /// Queue to use (created if missing); default: a fresh `loadgen-<run id>`.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// PurgeQueue before the run.
+    #[arg(long)]
+    pub purge: bool,
+    /// DeleteQueue after the run.
+    #[arg(long)]
+    pub delete_queue: bool,
+    /// Messages per SendMessageBatch.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+    /// Bytes per message body (at least the 52-byte sequence header).
+    #[arg(long, default_value_t = 100)]
+    pub size: usize,
+    /// Seconds to send for [default: 10, or 300 with --messages].
+    #[arg(long = "duration")]
+    pub duration_s: Option<u64>,
+    /// Stop after sending this many messages in total (acknowledged or not).
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Runtime worker threads for loadgen itself (the server wants the other cores).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Access key id named in the Authorization header's credential scope.
+    #[arg(long, default_value = "test")]
+    pub access_key_id: String,
+    /// Region named in the Authorization header's credential scope.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+}
+
+/// Validated settings shared by both modes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub endpoint: String,
+    pub queue: Option<String>,
+    pub purge: bool,
+    pub delete_queue: bool,
+    pub batch: usize,
+    pub size: usize,
+    pub time_limit: Duration,
+    pub messages: u64,
+    pub threads: usize,
+    pub credentials: Credentials,
+}
+
+impl Settings {
+    pub fn from_args(args: CommonArgs) -> Result<Settings> {
+        ensure!(
+            (1..=BATCH_ENTRIES_MAX).contains(&args.batch),
+            "--batch must be 1..={BATCH_ENTRIES_MAX}"
+        );
+        ensure!(
+            (HEADER_LEN..=SIZE_MAX).contains(&args.size),
+            "--size must be {HEADER_LEN}..={SIZE_MAX} bytes (the body starts with a \
+             {HEADER_LEN}-byte sequence header)"
+        );
+        ensure!(
+            (1..=THREADS_MAX).contains(&args.threads),
+            "--threads must be 1..={THREADS_MAX}"
+        );
+        let duration_s = match (args.duration_s, args.messages) {
+            (Some(duration_s), _) => duration_s,
+            (None, Some(_)) => DURATION_S_WITH_MESSAGES,
+            (None, None) => DURATION_S_DEFAULT,
+        };
+        ensure!(
+            (1..=DURATION_S_MAX).contains(&duration_s),
+            "--duration must be 1..={DURATION_S_MAX} s"
+        );
+        let messages = args.messages.unwrap_or(MESSAGES_MAX);
+        ensure!(
+            (1..=MESSAGES_MAX).contains(&messages),
+            "--messages must be 1..={MESSAGES_MAX}"
+        );
+        Ok(Settings {
+            endpoint: args.endpoint,
+            queue: args.queue,
+            purge: args.purge,
+            delete_queue: args.delete_queue,
+            batch: args.batch,
+            size: args.size,
+            time_limit: Duration::from_secs(duration_s),
+            messages,
+            threads: args.threads,
+            credentials: Credentials {
+                access_key_id: args.access_key_id,
+                region: args.region,
+                service: "sqs".to_owned(),
+            },
+        })
+    }
+}
+
+/// Checks a count option against `1..=max`.
+pub fn check_count(name: &str, value: usize, max: usize) -> Result<()> {
+    ensure!((1..=max).contains(&value), "--{name} must be 1..={max}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Settings> {
+        let cli = Cli::try_parse_from(line.split_whitespace())?;
+        let (Mode::Send { common, .. } | Mode::E2e { common, .. }) = cli.mode;
+        Settings::from_args(common)
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let settings = parse("loadgen send").unwrap();
+        assert_eq!(settings.endpoint, "http://127.0.0.1:9324");
+        assert_eq!((settings.batch, settings.size), (10, 100));
+        assert_eq!(settings.time_limit, Duration::from_secs(10));
+        assert_eq!(settings.messages, MESSAGES_MAX);
+        assert_eq!(settings.threads, 1);
+    }
+
+    #[test]
+    fn messages_alone_get_the_longer_time_limit() {
+        let settings = parse("loadgen e2e --messages 1000").unwrap();
+        assert_eq!(settings.messages, 1000);
+        assert_eq!(
+            settings.time_limit,
+            Duration::from_secs(DURATION_S_WITH_MESSAGES)
+        );
+        let settings = parse("loadgen e2e --messages 1000 --duration 2").unwrap();
+        assert_eq!(settings.time_limit, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn out_of_range_options_are_refused() {
+        for line in [
+            "loadgen send --batch 0",
+            "loadgen send --batch 11",
+            "loadgen send --size 51",
+            "loadgen send --size 1048577",
+            "loadgen send --duration 0",
+            "loadgen send --duration 3601",
+            "loadgen send --messages 0",
+            "loadgen send --messages 100000001",
+            "loadgen send --threads 0",
+        ] {
+            assert!(parse(line).is_err(), "{line} was accepted");
+        }
+        assert!(parse("loadgen send --size 52 --batch 1").is_ok());
+    }
+}
