@@ -98,14 +98,13 @@ impl Catalogue {
         }
     }
 
-    /// Names in order, starting after `after`, at most `limit`, filtered by prefix.
-    pub fn names(&self, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
+    /// Names in order, filtered by prefix.
+    pub fn names(&self, prefix: &str) -> Vec<String> {
         let queues = self.read();
         queues
-            .keys()
-            .filter(|name| name.starts_with(prefix))
-            .filter(|name| after.is_none_or(|after| name.as_str() > after))
-            .take(limit)
+            .range(prefix.to_owned()..)
+            .map(|(name, _)| name)
+            .take_while(|name| name.starts_with(prefix))
             .cloned()
             .collect()
     }

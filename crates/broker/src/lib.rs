@@ -4,7 +4,9 @@
 //! - [`Broker`]: the entry point; owns the in-memory queue catalogue.
 //! - `catalogue`: queue lookups by name without a store round trip.
 //! - `queues`: create, delete, list, attributes, tags, purge.
-//! - `messages`: send, receive (with long polling), delete, change visibility.
+//! - `send`: validation, FIFO groups and deduplication.
+//! - `receive`: long polling, FIFO order, dead-letter moves, receive-attempt retries.
+//! - `settle`: delete and change visibility.
 //! - `sweeper`: removes messages past their retention period.
 //!
 //! Architecture invariant: no HTTP, no wire formats. Requests arrive as typed values and errors
@@ -12,17 +14,19 @@
 //! [`Clock`], so the rules can be tested without sleeping.
 
 mod catalogue;
-mod messages;
 mod queues;
+mod receive;
+mod send;
+mod settle;
 mod sweeper;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-pub use messages::{
-    BatchResults, DeliveredMessage, ReceiveOptions, SendOutcome, SendRequest, VisibilityRequest,
-};
 pub use queues::QueuePage;
+pub use receive::{DeliveredMessage, ReceiveOptions};
+pub use send::{SendOutcome, SendRequest};
+pub use settle::{BatchResults, VisibilityRequest};
 pub use tern_core::SqsError;
 use tern_core::time::Clock;
 use tern_store::{Store, StoreError};
@@ -34,6 +38,8 @@ pub struct Broker {
     clock: Arc<dyn Clock>,
     catalogue: Catalogue,
     shutting_down: AtomicBool,
+    /// The account queue ARNs name; ARNs of other accounts never resolve here.
+    account_id: String,
 }
 
 impl Broker {
@@ -41,6 +47,7 @@ impl Broker {
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
+        account_id: &str,
     ) -> Result<Arc<Self>, SqsError> {
         let queues = store.load_queues().await.map_err(store_error)?;
         let broker = Arc::new(Self {
@@ -48,6 +55,7 @@ impl Broker {
             clock,
             catalogue: Catalogue::new(queues),
             shutting_down: AtomicBool::new(false),
+            account_id: account_id.to_owned(),
         });
         sweeper::spawn(Arc::downgrade(&broker));
         Ok(broker)

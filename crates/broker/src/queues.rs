@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tern_core::arn::QueueArn;
 use tern_core::limits::*;
-use tern_core::names::{is_fifo_name, validate_queue_name};
+use tern_core::names::validate_queue_name;
 use tern_core::queue_attributes::{self as attribute, QueueAttributes};
 use tern_core::time::seconds_to_millis;
 use tern_core::{ErrorCode, SqsError};
@@ -54,6 +55,42 @@ fn too_many_tags(name: &str) -> SqsError {
     )
 }
 
+/// One page of sorted `names`: a token (the last name returned) only when `max_results` was
+/// given and more remain, as SQS pages ListQueues and ListDeadLetterSourceQueues.
+fn page_of(
+    mut names: Vec<String>,
+    max_results: Option<u32>,
+    next_token: Option<&str>,
+) -> Result<QueuePage, SqsError> {
+    if let Some(max) = max_results
+        && !(1..=LIST_QUEUES_RESULTS_MAX as u32).contains(&max)
+    {
+        return Err(SqsError::invalid_parameter(
+            "MaxResults",
+            max,
+            "MaxResults must be an integer between 1 and 1000.",
+        ));
+    }
+    if let Some(token) = next_token {
+        let after = URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                SqsError::new(ErrorCode::InvalidParameterValue, "Invalid NextToken value.")
+            })?;
+        names.retain(|name| *name > after);
+    }
+    let limit = max_results.map_or(LIST_QUEUES_RESULTS_MAX, |max| max as usize);
+    let more = names.len() > limit;
+    names.truncate(limit);
+    let next_token = match (more, max_results, names.last()) {
+        (true, Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(last)),
+        _ => None,
+    };
+    Ok(QueuePage { names, next_token })
+}
+
 impl Broker {
     pub(crate) fn entry(&self, name: &str) -> Result<Arc<QueueEntry>, SqsError> {
         self.catalogue
@@ -73,14 +110,8 @@ impl Broker {
         tags: BTreeMap<String, String>,
     ) -> Result<Arc<QueueRecord>, SqsError> {
         validate_queue_name(name)?;
-        if is_fifo_name(name) {
-            return Err(SqsError::new(
-                ErrorCode::UnsupportedOperation,
-                "FIFO queues are not supported by Tern yet.",
-            ));
-        }
-        let mut attributes = QueueAttributes::default();
-        attributes.apply(&requested)?;
+        let attributes = QueueAttributes::for_new_queue(name, &requested)?;
+        self.check_redrive(name, &attributes)?;
         validate_tags(&tags)?;
         if tags.len() > QUEUE_TAGS_MAX {
             return Err(too_many_tags(name));
@@ -128,38 +159,66 @@ impl Broker {
         max_results: Option<u32>,
         next_token: Option<&str>,
     ) -> Result<QueuePage, SqsError> {
-        if let Some(max) = max_results
-            && !(1..=LIST_QUEUES_RESULTS_MAX as u32).contains(&max)
-        {
-            return Err(SqsError::invalid_parameter(
-                "MaxResults",
-                max,
-                "MaxResults must be an integer between 1 and 1000.",
+        let names = self.catalogue.names(prefix.unwrap_or(""));
+        page_of(names, max_results, next_token)
+    }
+
+    /// A `RedrivePolicy` must name an existing queue of the same type, in this account, other
+    /// than the source itself, whose `RedriveAllowPolicy` lets this source use it.
+    fn check_redrive(&self, source: &str, attributes: &QueueAttributes) -> Result<(), SqsError> {
+        let Some(policy) = attributes.redrive_policy() else {
+            return Ok(());
+        };
+        let invalid = |reason: &str| {
+            SqsError::invalid_parameter(attribute::REDRIVE_POLICY, policy.to_json(), reason)
+        };
+        let target = policy
+            .target()
+            .filter(|target| target.account_id == self.account_id)
+            .and_then(|target| self.catalogue.get(&target.queue_name))
+            .map(|entry| entry.record())
+            .ok_or_else(|| invalid("Dead letter target does not exist."))?;
+        if target.name == source {
+            return Err(invalid("A queue cannot be its own dead-letter queue."));
+        }
+        if target.attributes.is_fifo() != attributes.is_fifo() {
+            return Err(invalid(
+                "The dead-letter queue of a FIFO queue must also be a FIFO queue, and that of a standard queue a standard queue.",
             ));
         }
-        let after = next_token
-            .map(|token| {
-                URL_SAFE_NO_PAD
-                    .decode(token)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| {
-                        SqsError::new(ErrorCode::InvalidParameterValue, "Invalid NextToken value.")
+        if !target.attributes.redrive_allow_policy().allows(source) {
+            return Err(invalid(
+                "The dead-letter queue's RedriveAllowPolicy does not allow this queue as a source.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues whose `RedrivePolicy` names `name` as their dead-letter queue.
+    pub fn dead_letter_source_queues(
+        &self,
+        name: &str,
+        max_results: Option<u32>,
+        next_token: Option<&str>,
+    ) -> Result<QueuePage, SqsError> {
+        self.queue(name)?;
+        let sources: Vec<String> = self
+            .catalogue
+            .entries()
+            .into_iter()
+            .map(|entry| entry.record())
+            .filter(|record| {
+                record
+                    .attributes
+                    .redrive_policy()
+                    .and_then(|policy| policy.target())
+                    .is_some_and(|target: QueueArn| {
+                        target.queue_name == name && target.account_id == self.account_id
                     })
             })
-            .transpose()?;
-        let limit = max_results.map_or(LIST_QUEUES_RESULTS_MAX, |max| max as usize);
-        // One extra tells whether another page exists.
-        let mut names = self
-            .catalogue
-            .names(prefix.unwrap_or(""), after.as_deref(), limit + 1);
-        let more = names.len() > limit;
-        names.truncate(limit);
-        let next_token = match (more, max_results, names.last()) {
-            (true, Some(_), Some(last)) => Some(URL_SAFE_NO_PAD.encode(last)),
-            _ => None,
-        };
-        Ok(QueuePage { names, next_token })
+            .map(|record| record.name.clone())
+            .collect();
+        page_of(sources, max_results, next_token)
     }
 
     pub async fn delete_queue(&self, name: &str) -> Result<(), SqsError> {
@@ -248,6 +307,7 @@ impl Broker {
         let _metadata = entry.metadata_lock.lock().await;
         let mut record = QueueRecord::clone(&entry.record());
         record.attributes.apply(&changes)?;
+        self.check_redrive(name, &record.attributes)?;
         record.last_modified_at = self.now();
         self.store
             .update_queue(record.clone())

@@ -1,4 +1,5 @@
-//! Deletes messages past their queue's `MessageRetentionPeriod`. Receives already skip such
+//! Deletes messages past their queue's `MessageRetentionPeriod`, and FIFO deduplication ids and
+//! receive attempts past their five-minute window. Receives already skip such
 //! messages, so the sweep only reclaims space and keeps the counters honest; it does not need to
 //! be punctual.
 
@@ -32,6 +33,9 @@ pub fn spawn(broker: Weak<Broker>) {
 impl Broker {
     pub(crate) async fn sweep_once(&self) {
         let now = self.now();
+        if let Err(error) = self.store.expire_deduplication(now).await {
+            tracing::warn!(%error, "deduplication sweep failed");
+        }
         for entry in self.catalogue.entries() {
             let record = entry.record();
             let retention = seconds_to_millis(record.attributes.message_retention_seconds());

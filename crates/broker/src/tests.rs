@@ -12,6 +12,7 @@ use tern_store_sqlite::SqliteStore;
 use crate::*;
 
 const T0: u64 = 1_800_000_000_000;
+const ACCOUNT: &str = "000000000000";
 
 struct Fixture {
     broker: Arc<Broker>,
@@ -23,7 +24,9 @@ async fn fixture() -> Fixture {
     let directory = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(directory.path()).unwrap());
     let clock = ManualClock::starting_at(T0);
-    let broker = Broker::start(store, Arc::new(clock.clone())).await.unwrap();
+    let broker = Broker::start(store, Arc::new(clock.clone()), ACCOUNT)
+        .await
+        .unwrap();
     Fixture {
         broker,
         clock,
@@ -41,8 +44,7 @@ fn attributes(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn text(body: &str) -> SendRequest {
     SendRequest {
         body: body.to_owned(),
-        attributes: Default::default(),
-        delay_seconds: None,
+        ..Default::default()
     }
 }
 
@@ -407,4 +409,200 @@ async fn deleted_queues_are_gone_everywhere() {
     ] {
         assert_eq!(error.code, ErrorCode::QueueDoesNotExist);
     }
+}
+
+fn fifo_message(body: &str, group: &str, deduplication_id: Option<&str>) -> SendRequest {
+    SendRequest {
+        message_group_id: Some(group.to_owned()),
+        message_deduplication_id: deduplication_id.map(str::to_owned),
+        ..text(body)
+    }
+}
+
+async fn fifo_queue(broker: &Broker, name: &str, extra: &[(&str, &str)]) {
+    let mut requested = attributes(&[("FifoQueue", "true")]);
+    requested.extend(attributes(extra));
+    broker
+        .create_queue(name, requested, BTreeMap::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn fifo_send_rules() {
+    let Fixture { broker, .. } = fixture().await;
+    fifo_queue(&broker, "rules.fifo", &[]).await;
+    let missing_group = broker
+        .send_message("rules.fifo", text("x"), "s")
+        .await
+        .unwrap_err();
+    assert_eq!(missing_group.code, ErrorCode::MissingParameter);
+    let missing_dedup = broker
+        .send_message("rules.fifo", fifo_message("x", "g", None), "s")
+        .await
+        .unwrap_err();
+    assert_eq!(missing_dedup.code, ErrorCode::InvalidParameterValue);
+    let delayed = SendRequest {
+        delay_seconds: Some(5),
+        ..fifo_message("x", "g", Some("d"))
+    };
+    let error = broker
+        .send_message("rules.fifo", delayed, "s")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidParameterValue);
+
+    broker
+        .create_queue("standard", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
+    let error = broker
+        .send_message("standard", fifo_message("x", "g", Some("d")), "s")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code,
+        ErrorCode::InvalidParameterValue,
+        "no dedup ids on standard queues"
+    );
+    let fair = SendRequest {
+        message_group_id: Some("tenant-a".into()),
+        ..text("fair")
+    };
+    broker.send_message("standard", fair, "s").await.unwrap();
+}
+
+#[tokio::test]
+async fn fifo_deduplicates_within_five_minutes_and_reports_the_original() {
+    let Fixture { broker, clock, .. } = fixture().await;
+    fifo_queue(
+        &broker,
+        "dedup.fifo",
+        &[("ContentBasedDeduplication", "true")],
+    )
+    .await;
+    let first = broker
+        .send_message("dedup.fifo", fifo_message("same body", "g", None), "s")
+        .await
+        .unwrap();
+    let again = broker
+        .send_message("dedup.fifo", fifo_message("same body", "g", None), "s")
+        .await
+        .unwrap();
+    assert_eq!(again.message_id, first.message_id);
+    assert_eq!(again.sequence_number, first.sequence_number);
+    assert!(first.sequence_number.is_some());
+    clock.advance_seconds(300);
+    let later = broker
+        .send_message("dedup.fifo", fifo_message("same body", "g", None), "s")
+        .await
+        .unwrap();
+    assert_ne!(later.message_id, first.message_id);
+    assert!(later.sequence_number > first.sequence_number);
+    let received = receive(&broker, "dedup.fifo").await;
+    assert_eq!(received.len(), 2, "one original, one sent after the window");
+}
+
+#[tokio::test]
+async fn fifo_delivers_groups_in_order_one_batch_at_a_time() {
+    let Fixture { broker, clock, .. } = fifo_fixture_with(&[("VisibilityTimeout", "10")]).await;
+    for (body, group) in [("a1", "a"), ("b1", "b"), ("a2", "a")] {
+        let request = fifo_message(body, group, Some(body));
+        broker
+            .send_message("order.fifo", request, "s")
+            .await
+            .unwrap();
+    }
+    let first = receive(&broker, "order.fifo").await;
+    let bodies: Vec<_> = first.iter().map(|message| message.body.as_str()).collect();
+    assert_eq!(bodies, ["a1", "b1", "a2"]);
+    assert!(
+        receive(&broker, "order.fifo").await.is_empty(),
+        "groups in flight are blocked"
+    );
+    clock.advance_seconds(10);
+    let again = receive(&broker, "order.fifo").await;
+    assert_eq!(
+        again.len(),
+        3,
+        "visibility expiry unblocks, in the same order"
+    );
+    assert_eq!(again[0].body, "a1");
+}
+
+async fn fifo_fixture_with(extra: &[(&str, &str)]) -> Fixture {
+    let fixture = fixture().await;
+    fifo_queue(&fixture.broker, "order.fifo", extra).await;
+    fixture
+}
+
+#[tokio::test]
+async fn redrive_moves_over_received_messages_and_lists_sources() {
+    let Fixture { broker, clock, .. } = fixture().await;
+    broker
+        .create_queue("dlq", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
+    let policy =
+        r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":2}"#;
+    broker
+        .create_queue(
+            "work",
+            attributes(&[("RedrivePolicy", policy), ("VisibilityTimeout", "1")]),
+            BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+    broker
+        .send_message("work", text("poison"), "s")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(receive(&broker, "work").await.len(), 1);
+        clock.advance_seconds(1);
+    }
+    assert!(
+        receive(&broker, "work").await.is_empty(),
+        "the third receive moves it"
+    );
+    let dead = receive(&broker, "dlq").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "poison");
+    assert_eq!(dead[0].sent_at, T0, "original timestamp kept");
+    let sources = broker.dead_letter_source_queues("dlq", None, None).unwrap();
+    assert_eq!(sources.names, ["work"]);
+}
+
+#[tokio::test]
+async fn redrive_policies_are_checked_against_their_target() {
+    let Fixture { broker, .. } = fixture().await;
+    let policy = |target: &str| {
+        format!(
+            r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{target}","maxReceiveCount":3}}"#
+        )
+    };
+    let create = |name: &'static str, requested: BTreeMap<String, String>| {
+        let broker = broker.clone();
+        async move { broker.create_queue(name, requested, BTreeMap::new()).await }
+    };
+    let missing = create("a", attributes(&[("RedrivePolicy", &policy("nowhere"))])).await;
+    assert_eq!(missing.unwrap_err().code, ErrorCode::InvalidParameterValue);
+
+    create(
+        "closed",
+        attributes(&[("RedriveAllowPolicy", r#"{"redrivePermission":"denyAll"}"#)]),
+    )
+    .await
+    .unwrap();
+    let denied = create("b", attributes(&[("RedrivePolicy", &policy("closed"))])).await;
+    assert_eq!(denied.unwrap_err().code, ErrorCode::InvalidParameterValue);
+
+    fifo_queue(&broker, "f.fifo", &[]).await;
+    let mixed = create("c", attributes(&[("RedrivePolicy", &policy("f.fifo"))])).await;
+    assert_eq!(mixed.unwrap_err().code, ErrorCode::InvalidParameterValue);
+
+    create("open", BTreeMap::new()).await.unwrap();
+    create("d", attributes(&[("RedrivePolicy", &policy("open"))]))
+        .await
+        .unwrap();
 }

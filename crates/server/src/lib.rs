@@ -53,7 +53,7 @@ pub struct Server {
 impl Server {
     pub async fn bind(config: ServerConfig) -> Result<Self, ServeError> {
         let store = Arc::new(SqliteStore::open(&config.data_directory)?);
-        let broker = Broker::start(store.clone(), Arc::new(SystemClock))
+        let broker = Broker::start(store.clone(), Arc::new(SystemClock), &config.account_id)
             .await
             .map_err(ServeError::Catalogue)?;
         let listener =

@@ -66,6 +66,8 @@ async fn main() {
                         sender_id: "bench".into(),
                         sent_at: 0,
                         visible_at: 0,
+                        group_id: None,
+                        deduplication: None,
                     })
                     .collect();
                 store.send(queue.id, messages).await.expect("send");
@@ -74,8 +76,13 @@ async fn main() {
                     now: 1,
                     hidden_until: u64::MAX / 2,
                     retained_since: 0,
+                    ..Default::default()
                 };
-                let received = store.receive(queue.id, request).await.expect("receive");
+                let received = store
+                    .receive(queue.id, request)
+                    .await
+                    .expect("receive")
+                    .messages;
                 let receipts = received.iter().map(|message| message.receipt).collect();
                 store
                     .delete_messages(queue.id, receipts)

@@ -8,11 +8,13 @@
 //!
 //! - [`writer`]: the thread, its job queue and the batch/commit loop.
 //! - [`schema`]: tables, indexes and pragmas.
-//! - [`operations`]: the SQL behind each [`tern_store::Store`] method.
+//! - [`delivery`]: the hot path, send and receive.
+//! - [`operations`]: the SQL behind the other [`tern_store::Store`] methods.
 //!
 //! Invariant: no reply is sent for a job until the transaction containing it has committed; a
 //! failed job is rolled back to its own savepoint and does not take its batch-mates with it.
 
+mod delivery;
 mod operations;
 mod schema;
 mod writer;
@@ -103,23 +105,26 @@ impl Store for SqliteStore {
         )
     }
 
-    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<u64>> {
+    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<SentMessage>> {
         Box::pin(async move {
             self.writer
-                .run(move |connection| operations::send(connection, queue_id, &messages))
+                .run(move |connection| delivery::send(connection, queue_id, &messages))
                 .await?
                 .ok_or(StoreError::QueueNotFound { queue_id })
         })
     }
 
-    fn receive(
-        &self,
-        queue_id: u64,
-        request: ReceiveRequest,
-    ) -> StoreFuture<'_, Vec<ReceivedMessage>> {
+    fn receive(&self, queue_id: u64, request: ReceiveRequest) -> StoreFuture<'_, ReceiveOutcome> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::receive(connection, queue_id, request)),
+                .run(move |connection| delivery::receive(connection, queue_id, &request)),
+        )
+    }
+
+    fn expire_deduplication(&self, now: Millis) -> StoreFuture<'_, u64> {
+        Box::pin(
+            self.writer
+                .run(move |connection| operations::expire_deduplication(connection, now)),
         )
     }
 
@@ -221,6 +226,8 @@ mod tests {
                 sender_id: "s".into(),
                 sent_at: 1,
                 visible_at: 1,
+                group_id: None,
+                deduplication: None,
             };
             store.send(queue.id, vec![message]).await.unwrap();
             store.close().await;
@@ -235,9 +242,47 @@ mod tests {
             now: 2,
             hidden_until: 3,
             retained_since: 0,
+            ..Default::default()
         };
-        let received = store.receive(queue_id, request).await.unwrap();
+        let received = store.receive(queue_id, request).await.unwrap().messages;
         assert_eq!(received.len(), 1);
         assert_eq!(received[0].body, "kept");
+    }
+
+    #[tokio::test]
+    async fn a_first_release_data_directory_is_migrated_in_place() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            // The schema as the first release wrote it, before FIFO and dead-letter columns.
+            let connection =
+                rusqlite::Connection::open(directory.path().join(DATABASE_FILE_NAME)).unwrap();
+            connection
+                .execute_batch(
+                    "CREATE TABLE queues (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+                         attributes TEXT NOT NULL, tags TEXT NOT NULL, created_at INTEGER NOT NULL,
+                         last_modified_at INTEGER NOT NULL);
+                     CREATE TABLE messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, queue_id INTEGER NOT NULL,
+                         message_id TEXT NOT NULL, body TEXT NOT NULL, attributes TEXT,
+                         md5_of_body TEXT NOT NULL, md5_of_attributes TEXT, sender_id TEXT NOT NULL,
+                         sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL,
+                         receive_count INTEGER NOT NULL DEFAULT 0, first_received_at INTEGER,
+                         last_received_at INTEGER, receipt_token INTEGER NOT NULL DEFAULT 0);
+                     INSERT INTO queues VALUES (1, 'old', '{}', '{}', 1, 1);
+                     INSERT INTO messages (queue_id, message_id, body, md5_of_body, sender_id, sent_at, visible_at)
+                         VALUES (1, 'm-old', 'from v1', '', 's', 1, 1);",
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(directory.path()).unwrap();
+        let request = ReceiveRequest {
+            max_messages: 10,
+            now: 2,
+            hidden_until: 3,
+            ..Default::default()
+        };
+        let received = store.receive(1, request).await.unwrap().messages;
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].body, "from v1");
+        assert_eq!(received[0].group_id, None);
     }
 }

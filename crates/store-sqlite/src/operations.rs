@@ -1,21 +1,24 @@
 //! The SQL behind each store operation. Every function runs inside the writer's transaction, so
-//! a read followed by a write here is atomic with respect to every other request.
+//! a read followed by a write here is atomic with respect to every other request. Sending and
+//! receiving, the hot path, live in [`crate::delivery`].
 
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tern_core::limits::VISIBILITY_TIMEOUT_SECONDS_MAX;
-use tern_core::message::MessageAttributes;
 use tern_core::queue_attributes::QueueAttributes;
 use tern_core::receipt::Receipt;
 use tern_core::time::{Millis, seconds_to_millis};
 use tern_store::*;
 
-fn to_sql_error(error: serde_json::Error) -> rusqlite::Error {
+pub(crate) fn to_sql_error(error: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(error))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    column: usize,
+    text: &str,
+) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|error| {
         rusqlite::Error::FromSqlConversionFailure(
             column,
@@ -26,11 +29,11 @@ fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusql
 }
 
 // SQLite integers are signed 64-bit; Tern's ids and times are unsigned and far below i64::MAX.
-fn as_u64(value: i64) -> u64 {
+pub(crate) fn as_u64(value: i64) -> u64 {
     value.max(0) as u64
 }
 
-fn as_i64(value: u64) -> i64 {
+pub(crate) fn as_i64(value: u64) -> i64 {
     value.min(i64::MAX as u64) as i64
 }
 
@@ -110,121 +113,19 @@ pub fn delete_queue(connection: &Connection, queue_id: u64) -> rusqlite::Result<
     let deleted = connection
         .prepare_cached("DELETE FROM queues WHERE id = ?1")?
         .execute([as_i64(queue_id)])?;
-    connection
-        .prepare_cached("DELETE FROM messages WHERE queue_id = ?1")?
-        .execute([as_i64(queue_id)])?;
+    for statement in [
+        "DELETE FROM messages WHERE queue_id = ?1",
+        "DELETE FROM deduplication WHERE queue_id = ?1",
+        "DELETE FROM receive_attempts WHERE queue_id = ?1",
+    ] {
+        connection
+            .prepare_cached(statement)?
+            .execute([as_i64(queue_id)])?;
+    }
     Ok(deleted > 0)
 }
 
 /// `None` if the queue no longer exists: a send racing a DeleteQueue must not leave orphans.
-pub fn send(
-    connection: &Connection,
-    queue_id: u64,
-    messages: &[NewMessage],
-) -> rusqlite::Result<Option<Vec<u64>>> {
-    let exists = connection
-        .prepare_cached("SELECT 1 FROM queues WHERE id = ?1")?
-        .exists([as_i64(queue_id)])?;
-    if !exists {
-        return Ok(None);
-    }
-    let mut statement = connection.prepare_cached(
-        "INSERT INTO messages (queue_id, message_id, body, attributes, md5_of_body,
-             md5_of_attributes, sender_id, sent_at, visible_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    let mut seqs = Vec::with_capacity(messages.len());
-    for message in messages {
-        let attributes = if message.attributes.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&message.attributes).map_err(to_sql_error)?)
-        };
-        statement.execute(params![
-            as_i64(queue_id),
-            message.message_id,
-            message.body,
-            attributes,
-            message.md5_of_body,
-            message.md5_of_attributes,
-            message.sender_id,
-            as_i64(message.sent_at),
-            as_i64(message.visible_at),
-        ])?;
-        seqs.push(as_u64(connection.last_insert_rowid()));
-    }
-    Ok(Some(seqs))
-}
-
-pub fn receive(
-    connection: &Connection,
-    queue_id: u64,
-    request: ReceiveRequest,
-) -> rusqlite::Result<Vec<ReceivedMessage>> {
-    let mut select = connection.prepare_cached(
-        "SELECT seq, message_id, body, attributes, md5_of_body, md5_of_attributes, sender_id,
-                sent_at, receive_count, first_received_at
-         FROM messages
-         WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
-         ORDER BY visible_at, seq
-         LIMIT ?4",
-    )?;
-    let now = request.now;
-    let mut received = select
-        .query_map(
-            params![
-                as_i64(queue_id),
-                as_i64(now),
-                as_i64(request.retained_since),
-                request.max_messages
-            ],
-            |row| {
-                let attributes: Option<String> = row.get(3)?;
-                let attributes: MessageAttributes = match attributes {
-                    Some(text) => from_json(3, &text)?,
-                    None => MessageAttributes::new(),
-                };
-                let first_received_at: Option<i64> = row.get(9)?;
-                Ok(ReceivedMessage {
-                    receipt: Receipt {
-                        queue_id,
-                        message_seq: as_u64(row.get(0)?),
-                        token: rand::random(),
-                    },
-                    message_id: row.get(1)?,
-                    body: row.get(2)?,
-                    attributes,
-                    md5_of_body: row.get(4)?,
-                    md5_of_attributes: row.get(5)?,
-                    sender_id: row.get(6)?,
-                    sent_at: as_u64(row.get(7)?),
-                    receive_count: u32::try_from(row.get::<_, i64>(8)?)
-                        .unwrap_or(u32::MAX)
-                        .saturating_add(1),
-                    first_received_at: first_received_at.map_or(now, as_u64),
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut update = connection.prepare_cached(
-        "UPDATE messages
-         SET visible_at = ?2, receive_count = receive_count + 1,
-             first_received_at = COALESCE(first_received_at, ?3), last_received_at = ?3,
-             receipt_token = ?4
-         WHERE seq = ?1",
-    )?;
-    for message in &mut received {
-        update.execute(params![
-            as_i64(message.receipt.message_seq),
-            as_i64(request.hidden_until),
-            as_i64(now),
-            // Stored as the same bits, read back the same way: i64 is only the SQL carrier.
-            message.receipt.token as i64,
-        ])?;
-    }
-    Ok(received)
-}
-
 struct ReceiptState {
     token: u64,
     visible_at: Millis,
@@ -331,6 +232,19 @@ pub fn expire(
         .prepare_cached("DELETE FROM messages WHERE queue_id = ?1 AND sent_at < ?2")?
         .execute(params![as_i64(queue_id), as_i64(retained_since)])?;
     Ok(deleted as u64)
+}
+
+pub fn expire_deduplication(connection: &Connection, now: Millis) -> rusqlite::Result<u64> {
+    let mut forgotten = 0;
+    for statement in [
+        "DELETE FROM deduplication WHERE window_ends_at <= ?1",
+        "DELETE FROM receive_attempts WHERE window_ends_at <= ?1",
+    ] {
+        forgotten += connection
+            .prepare_cached(statement)?
+            .execute([as_i64(now)])? as u64;
+    }
+    Ok(forgotten)
 }
 
 pub fn counts(

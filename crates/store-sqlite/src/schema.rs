@@ -43,9 +43,52 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue_id, sent_at);
 ";
 
+/// Schema changes after the first release, applied in order; `PRAGMA user_version` records how
+/// many have run, so a data directory from an older Tern is upgraded in place at start-up.
+const MIGRATIONS: &[&str] = &[
+    // 1: FIFO queues, dead-letter queues.
+    "
+    ALTER TABLE messages ADD COLUMN group_id TEXT;
+    ALTER TABLE messages ADD COLUMN deduplication_id TEXT;
+    -- The queue a dead-lettered message came from, for redrive back to its source.
+    ALTER TABLE messages ADD COLUMN source_queue_id INTEGER;
+    CREATE INDEX messages_by_group ON messages (queue_id, group_id, seq)
+        WHERE group_id IS NOT NULL;
+    CREATE TABLE deduplication (
+        queue_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        deduplication_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        window_ends_at INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, scope, deduplication_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE receive_attempts (
+        queue_id INTEGER NOT NULL,
+        attempt_id TEXT NOT NULL,
+        receipts TEXT NOT NULL,
+        window_ends_at INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, attempt_id)
+    ) WITHOUT ROWID;
+    ",
+];
+
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let connection = Connection::open(path)?;
+    let mut connection = Connection::open(path)?;
     connection.execute_batch(PRAGMAS)?;
     connection.execute_batch(SCHEMA)?;
+    migrate(&mut connection)?;
     Ok(connection)
+}
+
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.commit()?;
+        tracing::info!(version = index + 1, "store schema migrated");
+    }
+    Ok(())
 }

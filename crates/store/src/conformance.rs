@@ -24,6 +24,175 @@ pub async fn run_all(store: &dyn Store) {
     purge_and_expire(store).await;
     deleted_queue_ids_are_not_reused(store).await;
     receive_respects_the_limit_and_order(store).await;
+    fifo_groups_stay_in_order_and_block_while_in_flight(store).await;
+    duplicates_within_the_window_are_dropped(store).await;
+    over_received_messages_move_to_the_dead_letter_queue(store).await;
+    retried_receive_attempts_return_the_same_receives(store).await;
+}
+
+fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
+    NewMessage {
+        group_id: Some(group.to_owned()),
+        ..message(body, sent_at, sent_at)
+    }
+}
+
+fn fifo_at(now: Millis, max_messages: u32, hide_millis: Millis) -> ReceiveRequest {
+    ReceiveRequest {
+        order: DeliveryOrder::FifoByGroup,
+        ..receive_at(now, max_messages, hide_millis)
+    }
+}
+
+fn bodies(messages: &[ReceivedMessage]) -> Vec<&str> {
+    messages
+        .iter()
+        .map(|message| message.body.as_str())
+        .collect()
+}
+
+async fn fifo_groups_stay_in_order_and_block_while_in_flight(store: &dyn Store) {
+    let queue = queue(store, "conformance-fifo").await;
+    let batch = vec![
+        grouped("a1", "a", T0),
+        grouped("b1", "b", T0),
+        grouped("a2", "a", T0),
+        grouped("a3", "a", T0),
+    ];
+    store.send(queue.id, batch).await.unwrap();
+    let first = take(store, queue.id, fifo_at(T0, 2, 1_000)).await;
+    assert_eq!(bodies(&first), ["a1", "b1"]);
+    assert_eq!(first[0].group_id.as_deref(), Some("a"));
+    let blocked = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
+    assert!(
+        blocked.is_empty(),
+        "groups a and b are in flight: {:?}",
+        bodies(&blocked)
+    );
+    store
+        .delete_messages(queue.id, vec![first[0].receipt])
+        .await
+        .unwrap();
+    let next = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
+    assert_eq!(
+        bodies(&next),
+        ["a2", "a3"],
+        "group a resumes in order, b stays blocked"
+    );
+    // When a2 and a3 become visible again they come back in order, before nothing newer.
+    let again = take(store, queue.id, fifo_at(T0 + 1_000, 10, 1_000)).await;
+    assert_eq!(bodies(&again), ["b1", "a2", "a3"]);
+}
+
+fn deduplicated(body: &str, id: &str, sent_at: Millis) -> NewMessage {
+    NewMessage {
+        deduplication: Some(Deduplication {
+            scope: String::new(),
+            id: id.to_owned(),
+            window_ends_at: sent_at + 300_000,
+        }),
+        ..grouped(body, "g", sent_at)
+    }
+}
+
+async fn duplicates_within_the_window_are_dropped(store: &dyn Store) {
+    let queue = queue(store, "conformance-dedup").await;
+    let sent = store
+        .send(
+            queue.id,
+            vec![
+                deduplicated("one", "d1", T0),
+                deduplicated("same", "d1", T0),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(!sent[0].duplicate);
+    assert!(sent[1].duplicate, "same id in one batch is a duplicate");
+    assert_eq!(sent[1].message_id, sent[0].message_id);
+    assert_eq!(sent[1].seq, sent[0].seq);
+    let later = store
+        .send(queue.id, vec![deduplicated("later", "d1", T0 + 299_999)])
+        .await
+        .unwrap();
+    assert!(later[0].duplicate);
+    assert_eq!(store.expire_deduplication(T0 + 300_000).await.unwrap(), 1);
+    let after = store
+        .send(queue.id, vec![deduplicated("after", "d1", T0 + 300_000)])
+        .await
+        .unwrap();
+    assert!(!after[0].duplicate, "the window is over");
+    let all = take(store, queue.id, fifo_at(T0 + 300_000, 10, 1)).await;
+    assert_eq!(
+        bodies(&all),
+        ["one", "after"],
+        "duplicates must never be stored"
+    );
+}
+
+async fn over_received_messages_move_to_the_dead_letter_queue(store: &dyn Store) {
+    let source = queue(store, "conformance-redrive-source").await;
+    let dead_letter = queue(store, "conformance-redrive-dlq").await;
+    store
+        .send(source.id, vec![message("poison", T0, T0)])
+        .await
+        .unwrap();
+    let target = DeadLetterTarget {
+        queue_id: dead_letter.id,
+        max_receive_count: 2,
+    };
+    let with_redrive = |now| ReceiveRequest {
+        dead_letter: Some(target),
+        ..receive_at(now, 10, 10)
+    };
+    assert_eq!(take(store, source.id, with_redrive(T0)).await.len(), 1);
+    assert_eq!(take(store, source.id, with_redrive(T0 + 10)).await.len(), 1);
+    let third = store
+        .receive(source.id, with_redrive(T0 + 20))
+        .await
+        .unwrap();
+    assert!(
+        third.messages.is_empty(),
+        "a third receive must not deliver"
+    );
+    assert_eq!(third.moved_to_dead_letter, 1);
+    let moved = take(store, dead_letter.id, receive_at(T0 + 20, 10, 10)).await;
+    assert_eq!(bodies(&moved), ["poison"]);
+    assert_eq!(moved[0].message_id, "id-poison", "the message keeps its id");
+    assert_eq!(moved[0].sent_at, T0, "and its original sent time");
+    assert_eq!(
+        moved[0].receive_count, 1,
+        "it starts over in the dead-letter queue"
+    );
+}
+
+async fn retried_receive_attempts_return_the_same_receives(store: &dyn Store) {
+    let queue = queue(store, "conformance-attempts").await;
+    store
+        .send(
+            queue.id,
+            vec![grouped("x1", "x", T0), grouped("x2", "x", T0)],
+        )
+        .await
+        .unwrap();
+    let attempt = |now| ReceiveRequest {
+        attempt: Some(ReceiveAttempt {
+            id: "attempt-1".to_owned(),
+            window_ends_at: T0 + 300_000,
+        }),
+        ..fifo_at(now, 10, 1_000)
+    };
+    let first = take(store, queue.id, attempt(T0)).await;
+    let retry = take(store, queue.id, attempt(T0 + 500)).await;
+    assert_eq!(bodies(&retry), bodies(&first));
+    assert_eq!(retry[0].receipt, first[0].receipt, "same receipt handles");
+    assert_eq!(retry[0].receive_count, 1, "a retry is not another receive");
+    // The retry restarted the visibility timeout.
+    assert!(
+        take(store, queue.id, fifo_at(T0 + 1_200, 10, 1))
+            .await
+            .is_empty()
+    );
 }
 
 async fn queue(store: &dyn Store, name: &str) -> QueueRecord {
@@ -52,7 +221,17 @@ fn message(body: &str, sent_at: Millis, visible_at: Millis) -> NewMessage {
         sender_id: "sender".to_owned(),
         sent_at,
         visible_at,
+        group_id: None,
+        deduplication: None,
     }
+}
+
+async fn take(store: &dyn Store, queue_id: u64, request: ReceiveRequest) -> Vec<ReceivedMessage> {
+    store
+        .receive(queue_id, request)
+        .await
+        .expect("receive")
+        .messages
 }
 
 fn receive_at(now: Millis, max_messages: u32, hide_millis: Millis) -> ReceiveRequest {
@@ -61,6 +240,7 @@ fn receive_at(now: Millis, max_messages: u32, hide_millis: Millis) -> ReceiveReq
         now,
         hidden_until: now + hide_millis,
         retained_since: 0,
+        ..Default::default()
     }
 }
 
@@ -99,12 +279,10 @@ async fn send_receive_delete(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(seqs.len(), 2);
-    assert!(seqs[0] < seqs[1], "sequence numbers must grow");
+    assert!(seqs[0].seq < seqs[1].seq, "sequence numbers must grow");
+    assert!(seqs.iter().all(|sent| !sent.duplicate));
 
-    let received = store
-        .receive(queue.id, receive_at(T0, 10, 30_000))
-        .await
-        .unwrap();
+    let received = take(store, queue.id, receive_at(T0, 10, 30_000)).await;
     assert_eq!(received.len(), 2);
     let first = &received[0];
     assert_eq!(first.body, "a");
@@ -125,10 +303,7 @@ async fn send_receive_delete(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(again, vec![DeleteOutcome::Gone]);
-    let after = store
-        .receive(queue.id, receive_at(T0 + 60_000, 10, 1))
-        .await
-        .unwrap();
+    let after = take(store, queue.id, receive_at(T0 + 60_000, 10, 1)).await;
     assert!(after.is_empty(), "deleted messages came back");
 }
 
@@ -138,20 +313,11 @@ async fn hidden_messages_are_not_received_twice(store: &dyn Store) {
         .send(queue.id, vec![message("x", T0, T0)])
         .await
         .unwrap();
-    let first = store
-        .receive(queue.id, receive_at(T0, 10, 1_000))
-        .await
-        .unwrap();
+    let first = take(store, queue.id, receive_at(T0, 10, 1_000)).await;
     assert_eq!(first.len(), 1);
-    let during = store
-        .receive(queue.id, receive_at(T0 + 999, 10, 1_000))
-        .await
-        .unwrap();
+    let during = take(store, queue.id, receive_at(T0 + 999, 10, 1_000)).await;
     assert!(during.is_empty(), "a hidden message was delivered");
-    let after = store
-        .receive(queue.id, receive_at(T0 + 1_000, 10, 1_000))
-        .await
-        .unwrap();
+    let after = take(store, queue.id, receive_at(T0 + 1_000, 10, 1_000)).await;
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].receive_count, 2);
     assert_eq!(
@@ -170,14 +336,8 @@ async fn stale_receipts_do_not_delete(store: &dyn Store) {
         .send(queue.id, vec![message("s", T0, T0)])
         .await
         .unwrap();
-    let first = store
-        .receive(queue.id, receive_at(T0, 1, 10))
-        .await
-        .unwrap();
-    let second = store
-        .receive(queue.id, receive_at(T0 + 10, 1, 10))
-        .await
-        .unwrap();
+    let first = take(store, queue.id, receive_at(T0, 1, 10)).await;
+    let second = take(store, queue.id, receive_at(T0 + 10, 1, 10)).await;
     let outcome = store
         .delete_messages(queue.id, vec![first[0].receipt])
         .await
@@ -205,10 +365,7 @@ async fn visibility_changes(store: &dyn Store) {
         .send(queue.id, vec![message("v", T0, T0)])
         .await
         .unwrap();
-    let received = store
-        .receive(queue.id, receive_at(T0, 1, 1_000))
-        .await
-        .unwrap();
+    let received = take(store, queue.id, receive_at(T0, 1, 1_000)).await;
     let receipt = received[0].receipt;
 
     let change = |hidden_until| {
@@ -222,10 +379,7 @@ async fn visibility_changes(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::Changed]);
-    let early = store
-        .receive(queue.id, receive_at(T0 + 400, 1, 1))
-        .await
-        .unwrap();
+    let early = take(store, queue.id, receive_at(T0 + 400, 1, 1)).await;
     assert!(early.is_empty());
     let twelve_hours_later = T0 + 43_200_000 + 1;
     let outcome = store
@@ -240,10 +394,7 @@ async fn visibility_changes(store: &dyn Store) {
     assert_eq!(outcome, vec![VisibilityOutcome::NotInFlight]);
 
     // Visibility 0 makes it receivable at once.
-    let again = store
-        .receive(queue.id, receive_at(T0 + 600, 1, 1_000))
-        .await
-        .unwrap();
+    let again = take(store, queue.id, receive_at(T0 + 600, 1, 1_000)).await;
     let outcome = store
         .change_visibility(queue.id, change(T0 + 700), T0 + 700)
         .await
@@ -262,10 +413,7 @@ async fn visibility_changes(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(outcome, vec![VisibilityOutcome::Changed]);
-    let visible = store
-        .receive(queue.id, receive_at(T0 + 700, 1, 1_000))
-        .await
-        .unwrap();
+    let visible = take(store, queue.id, receive_at(T0 + 700, 1, 1_000)).await;
     assert_eq!(visible.len(), 1);
 }
 
@@ -275,22 +423,14 @@ async fn delayed_messages_wait(store: &dyn Store) {
         .send(queue.id, vec![message("d", T0, T0 + 5_000)])
         .await
         .unwrap();
-    assert!(
-        store
-            .receive(queue.id, receive_at(T0, 1, 1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(take(store, queue.id, receive_at(T0, 1, 1)).await.is_empty());
     assert_eq!(
         store.next_visible_at(queue.id, T0).await.unwrap(),
         Some(T0 + 5_000)
     );
     assert_eq!(
-        store
-            .receive(queue.id, receive_at(T0 + 5_000, 1, 1))
+        take(store, queue.id, receive_at(T0 + 5_000, 1, 1))
             .await
-            .unwrap()
             .len(),
         1
     );
@@ -304,10 +444,7 @@ async fn counts_split_visible_in_flight_and_delayed(store: &dyn Store) {
         message("c3", T0, T0 + 9_000),
     ];
     store.send(queue.id, batch).await.unwrap();
-    store
-        .receive(queue.id, receive_at(T0, 1, 1_000))
-        .await
-        .unwrap();
+    take(store, queue.id, receive_at(T0, 1, 1_000)).await;
     let counts = store.counts(queue.id, T0).await.unwrap();
     assert_eq!(
         counts,
@@ -340,7 +477,7 @@ async fn purge_and_expire(store: &dyn Store) {
         retained_since,
         ..receive_at(T0 + 10_000, 10, 1)
     };
-    let received = store.receive(queue.id, hidden).await.unwrap();
+    let received = take(store, queue.id, hidden).await;
     assert_eq!(received.len(), 1, "an expired message was delivered");
     assert_eq!(received[0].body, "new");
     assert_eq!(store.expire(queue.id, retained_since).await.unwrap(), 1);
@@ -361,10 +498,7 @@ async fn deleted_queue_ids_are_not_reused(store: &dyn Store) {
     assert!(!store.delete_queue(first.id).await.unwrap());
     let second = queue(store, "conformance-recreate").await;
     assert_ne!(first.id, second.id);
-    let received = store
-        .receive(second.id, receive_at(T0, 10, 1))
-        .await
-        .unwrap();
+    let received = take(store, second.id, receive_at(T0, 10, 1)).await;
     assert!(received.is_empty(), "messages survived their queue");
     assert!(
         !store
@@ -387,10 +521,7 @@ async fn receive_respects_the_limit_and_order(store: &dyn Store) {
         .map(|index| message(&format!("m{index}"), T0, T0))
         .collect();
     store.send(queue.id, batch).await.unwrap();
-    let received = store
-        .receive(queue.id, receive_at(T0, 3, 1_000))
-        .await
-        .unwrap();
+    let received = take(store, queue.id, receive_at(T0, 3, 1_000)).await;
     let bodies: Vec<_> = received
         .iter()
         .map(|message| message.body.as_str())
@@ -400,9 +531,6 @@ async fn receive_respects_the_limit_and_order(store: &dyn Store) {
         ["m0", "m1", "m2"],
         "oldest visible messages come first"
     );
-    let rest = store
-        .receive(queue.id, receive_at(T0, 10, 1_000))
-        .await
-        .unwrap();
+    let rest = take(store, queue.id, receive_at(T0, 10, 1_000)).await;
     assert_eq!(rest.len(), 2);
 }

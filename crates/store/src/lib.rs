@@ -62,16 +62,14 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the queue and all its messages. `false` if it was already gone.
     fn delete_queue(&self, queue_id: u64) -> StoreFuture<'_, bool>;
 
-    /// Appends messages; returns each one's sequence number, in the order given.
-    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<u64>>;
+    /// Appends messages, in the order given, skipping (and reporting) FIFO duplicates whose
+    /// deduplication id is still within its window.
+    fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<SentMessage>>;
 
-    /// Takes up to `max_messages` messages that are visible at `now`, hides each until
-    /// `hidden_until`, counts the receive and gives each a fresh receipt.
-    fn receive(
-        &self,
-        queue_id: u64,
-        request: ReceiveRequest,
-    ) -> StoreFuture<'_, Vec<ReceivedMessage>>;
+    /// Takes up to `max_messages` messages that are visible at `now` (in the requested order),
+    /// hides each until `hidden_until`, counts the receive and gives each a fresh receipt.
+    /// Messages past the dead-letter target's receive count move there instead.
+    fn receive(&self, queue_id: u64, request: ReceiveRequest) -> StoreFuture<'_, ReceiveOutcome>;
 
     /// Deletes each message whose receipt is its latest one.
     fn delete_messages(
@@ -92,6 +90,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes messages sent before `retained_since`; returns how many.
     fn expire(&self, queue_id: u64, retained_since: Millis) -> StoreFuture<'_, u64>;
+
+    /// Forgets FIFO deduplication ids and receive attempts whose window ended by `now`.
+    fn expire_deduplication(&self, now: Millis) -> StoreFuture<'_, u64>;
 
     fn counts(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, QueueCounts>;
 

@@ -40,15 +40,70 @@ pub struct NewMessage {
     pub sent_at: Millis,
     /// `sent_at` plus any delay.
     pub visible_at: Millis,
+    /// FIFO message group, or a fair queue's tenant key on a standard queue.
+    pub group_id: Option<String>,
+    /// FIFO only: drop this message if its id was seen within the window.
+    pub deduplication: Option<Deduplication>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deduplication {
+    /// Empty for queue-wide deduplication, the group id for per-group deduplication.
+    pub scope: String,
+    pub id: String,
+    /// Until when a later message with the same id is a duplicate.
+    pub window_ends_at: Millis,
+}
+
+/// What a send stored, or (for a duplicate) what the original send stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub seq: u64,
+    pub message_id: String,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeliveryOrder {
+    /// Oldest visible first, no further promise (standard queues).
+    #[default]
+    BestEffort,
+    /// FIFO: a group is delivered in sequence order and is blocked while any earlier message of
+    /// it is hidden (in flight or delayed).
+    FifoByGroup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadLetterTarget {
+    pub queue_id: u64,
+    /// A message already received this many times moves instead of being delivered again.
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveAttempt {
+    pub id: String,
+    pub window_ends_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceiveRequest {
     pub max_messages: u32,
     pub now: Millis,
     pub hidden_until: Millis,
     /// Messages sent before this are past retention and are never delivered.
     pub retained_since: Millis,
+    pub order: DeliveryOrder,
+    pub dead_letter: Option<DeadLetterTarget>,
+    /// FIFO `ReceiveRequestAttemptId`: a retry within the window gets the same receives back.
+    pub attempt: Option<ReceiveAttempt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiveOutcome {
+    pub messages: Vec<ReceivedMessage>,
+    /// Messages moved to the dead-letter target instead of being delivered.
+    pub moved_to_dead_letter: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +118,8 @@ pub struct ReceivedMessage {
     pub sent_at: Millis,
     pub first_received_at: Millis,
     pub receive_count: u32,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

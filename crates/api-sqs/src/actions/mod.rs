@@ -26,6 +26,9 @@ pub async fn dispatch(
         "DeleteQueue" => queues::delete_queue(broker, context, body).await,
         "GetQueueAttributes" => queues::get_queue_attributes(broker, context, body).await,
         "SetQueueAttributes" => queues::set_queue_attributes(broker, context, body).await,
+        "ListDeadLetterSourceQueues" => {
+            queues::list_dead_letter_source_queues(broker, context, body)
+        }
         "PurgeQueue" => queues::purge_queue(broker, context, body).await,
         "TagQueue" => tags::tag_queue(broker, context, body).await,
         "UntagQueue" => tags::untag_queue(broker, context, body).await,

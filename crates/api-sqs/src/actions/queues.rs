@@ -93,18 +93,7 @@ pub fn list_queues(
     body: &[u8],
 ) -> Result<Vec<u8>, SqsError> {
     let input: ListQueuesInput = parse_input(body)?;
-    let max_results = input
-        .max_results
-        .map(|max| {
-            u32::try_from(max).map_err(|_| {
-                SqsError::invalid_parameter(
-                    "MaxResults",
-                    max,
-                    "MaxResults must be an integer between 1 and 1000.",
-                )
-            })
-        })
-        .transpose()?;
+    let max_results = max_results(input.max_results)?;
     let page = broker.list_queues(
         input.queue_name_prefix.as_deref(),
         max_results,
@@ -195,4 +184,55 @@ pub async fn set_queue_attributes(
     let attributes = required(input.attributes, "Attributes")?;
     broker.set_queue_attributes(&name, attributes).await?;
     encode(&Empty {})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListDeadLetterSourceQueuesInput {
+    queue_url: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+/// SQS spells this member in camel case, unlike every other.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListDeadLetterSourceQueuesOutput {
+    #[serde(rename = "queueUrls")]
+    queue_urls: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+pub fn list_dead_letter_source_queues(
+    broker: &Broker,
+    context: &RequestContext,
+    body: &[u8],
+) -> Result<Vec<u8>, SqsError> {
+    let input: ListDeadLetterSourceQueuesInput = parse_input(body)?;
+    let name = context.queue_name(input.queue_url.as_deref())?;
+    let max_results = max_results(input.max_results)?;
+    let page = broker.dead_letter_source_queues(&name, max_results, input.next_token.as_deref())?;
+    encode(&ListDeadLetterSourceQueuesOutput {
+        queue_urls: page
+            .names
+            .iter()
+            .map(|name| context.queue_url(name))
+            .collect(),
+        next_token: page.next_token,
+    })
+}
+
+fn max_results(value: Option<i64>) -> Result<Option<u32>, SqsError> {
+    value
+        .map(|max| {
+            u32::try_from(max).map_err(|_| {
+                SqsError::invalid_parameter(
+                    "MaxResults",
+                    max,
+                    "MaxResults must be an integer between 1 and 1000.",
+                )
+            })
+        })
+        .transpose()
 }

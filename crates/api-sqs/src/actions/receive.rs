@@ -5,16 +5,20 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tern_broker::{Broker, DeliveredMessage, ReceiveOptions};
 use tern_core::SqsError;
+use tern_core::fifo;
 use tern_core::message::{md5_of_attributes, select_attributes};
 
 use crate::shapes::{MessageAttributeShape, encode_attributes, non_negative};
 use crate::{RequestContext, encode, parse_input};
 
-const SYSTEM_ATTRIBUTES: [&str; 4] = [
+const SYSTEM_ATTRIBUTES: [&str; 7] = [
     "SenderId",
     "SentTimestamp",
     "ApproximateReceiveCount",
     "ApproximateFirstReceiveTimestamp",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "SequenceNumber",
 ];
 
 #[derive(Deserialize)]
@@ -27,6 +31,7 @@ struct ReceiveMessageInput {
     max_number_of_messages: Option<i64>,
     visibility_timeout: Option<i64>,
     wait_time_seconds: Option<i64>,
+    receive_request_attempt_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -63,14 +68,21 @@ fn system_attributes(
     SYSTEM_ATTRIBUTES
         .into_iter()
         .filter(|name| all || requested.iter().any(|requested| requested == name))
-        .map(|name| {
+        .filter_map(|name| {
             let value = match name {
                 "SenderId" => message.sender_id.clone(),
                 "SentTimestamp" => message.sent_at.to_string(),
                 "ApproximateReceiveCount" => message.receive_count.to_string(),
-                _ => message.first_received_at.to_string(),
+                "ApproximateFirstReceiveTimestamp" => message.first_received_at.to_string(),
+                "MessageGroupId" => message.group_id.clone()?,
+                "MessageDeduplicationId" => message.deduplication_id.clone()?,
+                // Only FIFO messages carry a deduplication id, and only they have sequence numbers.
+                _ => {
+                    message.deduplication_id.as_ref()?;
+                    fifo::sequence_number(message.receipt.message_seq)
+                }
             };
-            (name, value)
+            Some((name, value))
         })
         .collect()
 }
@@ -111,6 +123,7 @@ pub async fn receive_message(
         max_messages,
         visibility_timeout_seconds: non_negative("VisibilityTimeout", input.visibility_timeout)?,
         wait_time_seconds: non_negative("WaitTimeSeconds", input.wait_time_seconds)?,
+        receive_request_attempt_id: input.receive_request_attempt_id,
     };
     let messages = broker.receive_messages(&name, options).await?;
     // `AttributeNames` is the deprecated spelling of `MessageSystemAttributeNames`; honour both.

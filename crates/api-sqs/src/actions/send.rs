@@ -15,9 +15,19 @@ use crate::{RequestContext, encode, parse_input, required};
 #[serde(rename_all = "PascalCase")]
 struct SendMessageInput {
     queue_url: Option<String>,
+    #[serde(flatten)]
+    message: MessageFields,
+}
+
+/// What SendMessage and each SendMessageBatch entry say about one message.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MessageFields {
     message_body: Option<String>,
     delay_seconds: Option<i64>,
     message_attributes: Option<BTreeMap<String, MessageAttributeShape>>,
+    message_group_id: Option<String>,
+    message_deduplication_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -31,6 +41,9 @@ struct SendMessageOutput {
         skip_serializing_if = "Option::is_none"
     )]
     md5_of_message_attributes: Option<String>,
+    /// FIFO queues only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence_number: Option<String>,
 }
 
 impl From<SendOutcome> for SendMessageOutput {
@@ -39,19 +52,18 @@ impl From<SendOutcome> for SendMessageOutput {
             message_id: outcome.message_id,
             md5_of_message_body: outcome.md5_of_body,
             md5_of_message_attributes: outcome.md5_of_attributes,
+            sequence_number: outcome.sequence_number,
         }
     }
 }
 
-fn send_request(
-    body: Option<String>,
-    delay_seconds: Option<i64>,
-    attributes: Option<BTreeMap<String, MessageAttributeShape>>,
-) -> Result<SendRequest, SqsError> {
+fn send_request(fields: MessageFields) -> Result<SendRequest, SqsError> {
     Ok(SendRequest {
-        body: required(body, "MessageBody")?,
-        attributes: decode_attributes(attributes)?,
-        delay_seconds: non_negative("DelaySeconds", delay_seconds)?,
+        body: required(fields.message_body, "MessageBody")?,
+        attributes: decode_attributes(fields.message_attributes)?,
+        delay_seconds: non_negative("DelaySeconds", fields.delay_seconds)?,
+        message_group_id: fields.message_group_id,
+        message_deduplication_id: fields.message_deduplication_id,
     })
 }
 
@@ -62,11 +74,7 @@ pub async fn send_message(
 ) -> Result<Vec<u8>, SqsError> {
     let input: SendMessageInput = parse_input(body)?;
     let name = context.queue_name(input.queue_url.as_deref())?;
-    let request = send_request(
-        input.message_body,
-        input.delay_seconds,
-        input.message_attributes,
-    )?;
+    let request = send_request(input.message)?;
     let outcome = broker
         .send_message(&name, request, context.sender_id())
         .await?;
@@ -84,23 +92,16 @@ struct SendMessageBatchInput {
 #[serde(rename_all = "PascalCase")]
 struct SendMessageBatchEntry {
     id: Option<String>,
-    message_body: Option<String>,
-    delay_seconds: Option<i64>,
-    message_attributes: Option<BTreeMap<String, MessageAttributeShape>>,
+    #[serde(flatten)]
+    message: MessageFields,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct SendMessageBatchSuccess {
     id: String,
-    message_id: String,
-    #[serde(rename = "MD5OfMessageBody")]
-    md5_of_message_body: String,
-    #[serde(
-        rename = "MD5OfMessageAttributes",
-        skip_serializing_if = "Option::is_none"
-    )]
-    md5_of_message_attributes: Option<String>,
+    #[serde(flatten)]
+    sent: SendMessageOutput,
 }
 
 #[derive(Serialize)]
@@ -128,11 +129,7 @@ pub async fn send_message_batch(
     let mut requests = Vec::with_capacity(entries.len());
     let mut malformed = Vec::new();
     for (id, entry) in ids.into_iter().zip(entries) {
-        match send_request(
-            entry.message_body,
-            entry.delay_seconds,
-            entry.message_attributes,
-        ) {
+        match send_request(entry.message) {
             Ok(request) => requests.push((id, request)),
             Err(error) => malformed.push((id, error)),
         }
@@ -148,9 +145,7 @@ pub async fn send_message_batch(
     let (successful, failed) = split_batch(results, |id, outcome: SendOutcome| {
         SendMessageBatchSuccess {
             id,
-            message_id: outcome.message_id,
-            md5_of_message_body: outcome.md5_of_body,
-            md5_of_message_attributes: outcome.md5_of_attributes,
+            sent: SendMessageOutput::from(outcome),
         }
     });
     encode(&SendMessageBatchOutput { successful, failed })

@@ -1,0 +1,376 @@
+//! The hot path: sending (with FIFO deduplication) and receiving (in best-effort or FIFO group
+//! order, with dead-letter moves and receive-attempt retries).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tern_core::message::MessageAttributes;
+use tern_core::receipt::Receipt;
+use tern_store::*;
+
+use crate::operations::{as_i64, as_u64, from_json, to_sql_error};
+
+/// Rounds of selection one receive may take when dead-letter moves thin out its candidates.
+const RECEIVE_ROUNDS_MAX: usize = 10;
+
+/// `None` if the queue no longer exists: a send racing a DeleteQueue must not leave orphans.
+pub fn send(
+    connection: &Connection,
+    queue_id: u64,
+    messages: &[NewMessage],
+) -> rusqlite::Result<Option<Vec<SentMessage>>> {
+    let exists = connection
+        .prepare_cached("SELECT 1 FROM queues WHERE id = ?1")?
+        .exists([as_i64(queue_id)])?;
+    if !exists {
+        return Ok(None);
+    }
+    let mut sent = Vec::with_capacity(messages.len());
+    for message in messages {
+        if let Some(deduplication) = &message.deduplication
+            && let Some(original) = duplicate_of(connection, queue_id, deduplication, message)?
+        {
+            sent.push(original);
+            continue;
+        }
+        let seq = insert(connection, queue_id, message)?;
+        if let Some(deduplication) = &message.deduplication {
+            connection
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO deduplication
+                         (queue_id, scope, deduplication_id, message_id, seq, window_ends_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    as_i64(queue_id),
+                    deduplication.scope,
+                    deduplication.id,
+                    message.message_id,
+                    as_i64(seq),
+                    as_i64(deduplication.window_ends_at),
+                ])?;
+        }
+        sent.push(SentMessage {
+            seq,
+            message_id: message.message_id.clone(),
+            duplicate: false,
+        });
+    }
+    Ok(Some(sent))
+}
+
+fn duplicate_of(
+    connection: &Connection,
+    queue_id: u64,
+    deduplication: &Deduplication,
+    message: &NewMessage,
+) -> rusqlite::Result<Option<SentMessage>> {
+    connection
+        .prepare_cached(
+            "SELECT message_id, seq FROM deduplication
+             WHERE queue_id = ?1 AND scope = ?2 AND deduplication_id = ?3 AND window_ends_at > ?4",
+        )?
+        .query_row(
+            params![
+                as_i64(queue_id),
+                deduplication.scope,
+                deduplication.id,
+                as_i64(message.sent_at)
+            ],
+            |row| {
+                Ok(SentMessage {
+                    message_id: row.get(0)?,
+                    seq: as_u64(row.get(1)?),
+                    duplicate: true,
+                })
+            },
+        )
+        .optional()
+}
+
+fn insert(connection: &Connection, queue_id: u64, message: &NewMessage) -> rusqlite::Result<u64> {
+    let attributes = if message.attributes.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&message.attributes).map_err(to_sql_error)?)
+    };
+    connection
+        .prepare_cached(
+            "INSERT INTO messages (queue_id, message_id, body, attributes, md5_of_body,
+                 md5_of_attributes, sender_id, sent_at, visible_at, group_id, deduplication_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            as_i64(queue_id),
+            message.message_id,
+            message.body,
+            attributes,
+            message.md5_of_body,
+            message.md5_of_attributes,
+            message.sender_id,
+            as_i64(message.sent_at),
+            as_i64(message.visible_at),
+            message.group_id,
+            message
+                .deduplication
+                .as_ref()
+                .map(|deduplication| &deduplication.id),
+        ])?;
+    Ok(as_u64(connection.last_insert_rowid()))
+}
+
+const MESSAGE_COLUMNS: &str = "seq, message_id, body, attributes, md5_of_body, md5_of_attributes,
+    sender_id, sent_at, receive_count, first_received_at, group_id, deduplication_id";
+
+/// A candidate row, before this receive has been counted.
+struct Candidate {
+    message: ReceivedMessage,
+    receive_count_before: u32,
+}
+
+fn candidate_from_row(row: &Row<'_>, queue_id: u64, now: u64) -> rusqlite::Result<Candidate> {
+    let attributes: Option<String> = row.get(3)?;
+    let attributes: MessageAttributes = match attributes {
+        Some(text) => from_json(3, &text)?,
+        None => MessageAttributes::new(),
+    };
+    let receive_count_before = u32::try_from(row.get::<_, i64>(8)?).unwrap_or(u32::MAX);
+    let first_received_at: Option<i64> = row.get(9)?;
+    Ok(Candidate {
+        receive_count_before,
+        message: ReceivedMessage {
+            receipt: Receipt {
+                queue_id,
+                message_seq: as_u64(row.get(0)?),
+                token: rand::random(),
+            },
+            message_id: row.get(1)?,
+            body: row.get(2)?,
+            attributes,
+            md5_of_body: row.get(4)?,
+            md5_of_attributes: row.get(5)?,
+            sender_id: row.get(6)?,
+            sent_at: as_u64(row.get(7)?),
+            receive_count: receive_count_before.saturating_add(1),
+            first_received_at: first_received_at.map_or(now, as_u64),
+            group_id: row.get(10)?,
+            deduplication_id: row.get(11)?,
+        },
+    })
+}
+
+fn candidates(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+    limit: u32,
+) -> rusqlite::Result<Vec<Candidate>> {
+    // FIFO: a message is a candidate only if no earlier message of its group is hidden, which
+    // is what keeps a group in order and blocked while one of its messages is in flight.
+    let sql = match request.order {
+        DeliveryOrder::BestEffort => format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
+             ORDER BY visible_at, seq LIMIT ?4"
+        ),
+        DeliveryOrder::FifoByGroup => format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages AS m
+             WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
+               AND NOT EXISTS (
+                   SELECT 1 FROM messages AS earlier
+                   WHERE earlier.queue_id = ?1 AND earlier.group_id = m.group_id
+                     AND earlier.seq < m.seq AND earlier.visible_at > ?2
+                     AND earlier.sent_at >= ?3)
+             ORDER BY seq LIMIT ?4"
+        ),
+    };
+    let now = request.now;
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(
+        params![
+            as_i64(queue_id),
+            as_i64(now),
+            as_i64(request.retained_since),
+            limit
+        ],
+        |row| candidate_from_row(row, queue_id, now),
+    )?;
+    rows.collect()
+}
+
+pub fn receive(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+) -> rusqlite::Result<ReceiveOutcome> {
+    if let Some(attempt) = &request.attempt
+        && let Some(retried) = retry_attempt(connection, queue_id, request, attempt)?
+    {
+        return Ok(retried);
+    }
+    let mut outcome = ReceiveOutcome::default();
+    for _ in 0..RECEIVE_ROUNDS_MAX {
+        let wanted = request
+            .max_messages
+            .saturating_sub(outcome.messages.len() as u32);
+        if wanted == 0 {
+            break;
+        }
+        let found = candidates(connection, queue_id, request, wanted)?;
+        if found.is_empty() {
+            break;
+        }
+        let mut moved_this_round = 0;
+        for candidate in found {
+            match request.dead_letter {
+                Some(target) if candidate.receive_count_before >= target.max_receive_count => {
+                    move_to_dead_letter(
+                        connection,
+                        queue_id,
+                        &candidate.message,
+                        target,
+                        request.now,
+                    )?;
+                    moved_this_round += 1;
+                }
+                _ => {
+                    mark_received(connection, &candidate.message, request)?;
+                    outcome.messages.push(candidate.message);
+                }
+            }
+        }
+        outcome.moved_to_dead_letter += moved_this_round;
+        if moved_this_round == 0 {
+            break;
+        }
+    }
+    if let Some(attempt) = &request.attempt {
+        record_attempt(connection, queue_id, attempt, &outcome.messages)?;
+    }
+    Ok(outcome)
+}
+
+fn mark_received(
+    connection: &Connection,
+    message: &ReceivedMessage,
+    request: &ReceiveRequest,
+) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "UPDATE messages
+             SET visible_at = ?2, receive_count = receive_count + 1,
+                 first_received_at = COALESCE(first_received_at, ?3), last_received_at = ?3,
+                 receipt_token = ?4
+             WHERE seq = ?1",
+        )?
+        .execute(params![
+            as_i64(message.receipt.message_seq),
+            as_i64(request.hidden_until),
+            as_i64(request.now),
+            // Stored as the same bits, read back the same way: i64 is only the SQL carrier.
+            message.receipt.token as i64,
+        ])?;
+    Ok(())
+}
+
+/// The message keeps its id, body, attributes and original sent time; it starts over as never
+/// received in the dead-letter queue and remembers where it came from.
+fn move_to_dead_letter(
+    connection: &Connection,
+    queue_id: u64,
+    message: &ReceivedMessage,
+    target: DeadLetterTarget,
+    now: u64,
+) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "UPDATE messages
+             SET queue_id = ?2, visible_at = ?3, receive_count = 0, first_received_at = NULL,
+                 last_received_at = NULL, receipt_token = 0,
+                 source_queue_id = COALESCE(source_queue_id, ?4)
+             WHERE seq = ?1",
+        )?
+        .execute(params![
+            as_i64(message.receipt.message_seq),
+            as_i64(target.queue_id),
+            as_i64(now),
+            as_i64(queue_id),
+        ])?;
+    Ok(())
+}
+
+fn record_attempt(
+    connection: &Connection,
+    queue_id: u64,
+    attempt: &ReceiveAttempt,
+    messages: &[ReceivedMessage],
+) -> rusqlite::Result<()> {
+    let receipts: Vec<(u64, u64)> = messages
+        .iter()
+        .map(|message| (message.receipt.message_seq, message.receipt.token))
+        .collect();
+    let receipts = serde_json::to_string(&receipts).map_err(to_sql_error)?;
+    connection
+        .prepare_cached(
+            "INSERT OR REPLACE INTO receive_attempts (queue_id, attempt_id, receipts, window_ends_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            as_i64(queue_id),
+            attempt.id,
+            receipts,
+            as_i64(attempt.window_ends_at)
+        ])?;
+    Ok(())
+}
+
+/// A retried attempt gets back the messages of its first try that are still held under the same
+/// receipts, with their visibility timeout restarted; `None` means "receive afresh".
+fn retry_attempt(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+    attempt: &ReceiveAttempt,
+) -> rusqlite::Result<Option<ReceiveOutcome>> {
+    let recorded: Option<String> = connection
+        .prepare_cached(
+            "SELECT receipts FROM receive_attempts
+             WHERE queue_id = ?1 AND attempt_id = ?2 AND window_ends_at > ?3",
+        )?
+        .query_row(
+            params![as_i64(queue_id), attempt.id, as_i64(request.now)],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(recorded) = recorded else {
+        return Ok(None);
+    };
+    let receipts: Vec<(u64, u64)> = from_json(0, &recorded)?;
+    let mut messages = Vec::with_capacity(receipts.len());
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?1 AND queue_id = ?2 AND receipt_token = ?3"
+    );
+    for (seq, token) in receipts {
+        let found = connection
+            .prepare_cached(&sql)?
+            .query_row(
+                params![as_i64(seq), as_i64(queue_id), token as i64],
+                |row| candidate_from_row(row, queue_id, request.now),
+            )
+            .optional()?;
+        if let Some(mut candidate) = found {
+            candidate.message.receipt.token = token;
+            // Same receive, not a new one: the count stays where the first try left it.
+            candidate.message.receive_count = candidate.receive_count_before;
+            connection
+                .prepare_cached("UPDATE messages SET visible_at = ?2 WHERE seq = ?1")?
+                .execute(params![as_i64(seq), as_i64(request.hidden_until)])?;
+            messages.push(candidate.message);
+        }
+    }
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ReceiveOutcome {
+        messages,
+        moved_to_dead_letter: 0,
+    }))
+}
