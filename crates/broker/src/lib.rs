@@ -7,6 +7,7 @@
 //! - `send`: validation, FIFO groups and deduplication.
 //! - `receive`: long polling, FIFO order, dead-letter moves, receive-attempt retries.
 //! - `settle`: delete and change visibility.
+//! - `move_tasks`: redriving dead-letter queues back to their sources.
 //! - `sweeper`: removes messages past their retention period.
 //!
 //! Architecture invariant: no HTTP, no wire formats. Requests arrive as typed values and errors
@@ -14,6 +15,7 @@
 //! [`Clock`], so the rules can be tested without sleeping.
 
 mod catalogue;
+mod move_tasks;
 mod queues;
 mod receive;
 mod send;
@@ -23,6 +25,7 @@ mod sweeper;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+pub use move_tasks::{MoveTaskReport, MoveTaskState};
 pub use queues::QueuePage;
 pub use receive::{DeliveredMessage, ReceiveOptions};
 pub use send::{SendOutcome, SendRequest};
@@ -40,6 +43,10 @@ pub struct Broker {
     shutting_down: AtomicBool,
     /// The account queue ARNs name; ARNs of other accounts never resolve here.
     account_id: String,
+    move_tasks: move_tasks::MoveTasks,
+    /// For background work the broker starts on request (move tasks): it must not keep the
+    /// broker alive by itself.
+    myself: std::sync::Weak<Broker>,
 }
 
 impl Broker {
@@ -50,12 +57,14 @@ impl Broker {
         account_id: &str,
     ) -> Result<Arc<Self>, SqsError> {
         let queues = store.load_queues().await.map_err(store_error)?;
-        let broker = Arc::new(Self {
+        let broker = Arc::new_cyclic(|myself| Self {
             store,
             clock,
             catalogue: Catalogue::new(queues),
             shutting_down: AtomicBool::new(false),
             account_id: account_id.to_owned(),
+            move_tasks: Default::default(),
+            myself: myself.clone(),
         });
         sweeper::spawn(Arc::downgrade(&broker));
         Ok(broker)

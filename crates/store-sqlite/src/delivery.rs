@@ -374,3 +374,36 @@ fn retry_attempt(
         moved_to_dead_letter: 0,
     }))
 }
+
+/// Redrive out of a queue (a message move task's step).
+pub fn move_messages(
+    connection: &Connection,
+    queue_id: u64,
+    destination: Option<u64>,
+    max_messages: u32,
+    now: u64,
+) -> rusqlite::Result<u64> {
+    // Without an explicit destination a message goes back where it was dead-lettered from, and
+    // only if that queue still exists.
+    let moved = connection
+        .prepare_cached(
+            "UPDATE messages
+             SET queue_id = COALESCE(?2, source_queue_id), visible_at = ?3, receive_count = 0,
+                 first_received_at = NULL, last_received_at = NULL, receipt_token = 0,
+                 source_queue_id = CASE WHEN ?2 IS NULL THEN NULL ELSE source_queue_id END
+             WHERE seq IN (
+                 SELECT seq FROM messages AS m
+                 WHERE m.queue_id = ?1 AND m.visible_at <= ?3
+                   AND EXISTS (SELECT 1 FROM queues
+                               WHERE queues.id = COALESCE(?2, m.source_queue_id))
+                 ORDER BY m.visible_at, m.seq
+                 LIMIT ?4)",
+        )?
+        .execute(params![
+            as_i64(queue_id),
+            destination.map(as_i64),
+            as_i64(now),
+            max_messages
+        ])?;
+    Ok(moved as u64)
+}

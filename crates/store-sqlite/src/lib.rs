@@ -151,6 +151,18 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn move_messages(
+        &self,
+        queue_id: u64,
+        destination: Option<u64>,
+        max_messages: u32,
+        now: Millis,
+    ) -> StoreFuture<'_, u64> {
+        Box::pin(self.writer.run(move |connection| {
+            delivery::move_messages(connection, queue_id, destination, max_messages, now)
+        }))
+    }
+
     fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64> {
         Box::pin(
             self.writer

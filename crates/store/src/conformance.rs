@@ -28,6 +28,7 @@ pub async fn run_all(store: &dyn Store) {
     duplicates_within_the_window_are_dropped(store).await;
     over_received_messages_move_to_the_dead_letter_queue(store).await;
     retried_receive_attempts_return_the_same_receives(store).await;
+    dead_letters_move_back_to_their_source_or_elsewhere(store).await;
 }
 
 fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
@@ -533,4 +534,72 @@ async fn receive_respects_the_limit_and_order(store: &dyn Store) {
     );
     let rest = take(store, queue.id, receive_at(T0, 10, 1_000)).await;
     assert_eq!(rest.len(), 2);
+}
+
+async fn dead_letters_move_back_to_their_source_or_elsewhere(store: &dyn Store) {
+    let source = queue(store, "conformance-move-source").await;
+    let dead_letter = queue(store, "conformance-move-dlq").await;
+    let elsewhere = queue(store, "conformance-move-elsewhere").await;
+    let target = DeadLetterTarget {
+        queue_id: dead_letter.id,
+        max_receive_count: 1,
+    };
+    let batch = vec![
+        message("m1", T0, T0),
+        message("m2", T0, T0),
+        message("m3", T0, T0),
+    ];
+    store.send(source.id, batch).await.unwrap();
+    take(store, source.id, receive_at(T0, 10, 0)).await;
+    let moved = store
+        .receive(
+            source.id,
+            ReceiveRequest {
+                dead_letter: Some(target),
+                ..receive_at(T0, 10, 0)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.moved_to_dead_letter, 3);
+    store
+        .send(dead_letter.id, vec![message("direct", T0, T0)])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .move_messages(dead_letter.id, None, 2, T0)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .move_messages(dead_letter.id, None, 10, T0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .move_messages(dead_letter.id, None, 10, T0)
+            .await
+            .unwrap(),
+        0,
+        "a message sent straight to the DLQ has no source to go back to"
+    );
+    let back = take(store, source.id, receive_at(T0, 10, 1_000)).await;
+    assert_eq!(bodies(&back), ["m1", "m2", "m3"]);
+    assert_eq!(back[0].receive_count, 1, "moved messages start over");
+
+    let moved = store
+        .move_messages(dead_letter.id, Some(elsewhere.id), 10, T0)
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(
+        bodies(&take(store, elsewhere.id, receive_at(T0, 10, 1)).await),
+        ["direct"]
+    );
 }

@@ -85,6 +85,18 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreFuture<'_, Vec<VisibilityOutcome>>;
 
+    /// Moves up to `max_messages` visible messages out of a queue, oldest first: each to
+    /// `destination`, or when that is `None`, back to the queue it was dead-lettered from
+    /// (messages with no such queue stay). Moved messages start over as never received.
+    /// Returns how many moved.
+    fn move_messages(
+        &self,
+        queue_id: u64,
+        destination: Option<u64>,
+        max_messages: u32,
+        now: Millis,
+    ) -> StoreFuture<'_, u64>;
+
     /// Deletes every message in the queue; returns how many.
     fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64>;
 

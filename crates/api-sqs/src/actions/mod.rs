@@ -2,6 +2,7 @@
 //! and encodes its output shape; none of them decides an SQS rule of its own.
 
 mod delete;
+mod move_tasks;
 mod queues;
 mod receive;
 mod send;
@@ -29,6 +30,9 @@ pub async fn dispatch(
         "ListDeadLetterSourceQueues" => {
             queues::list_dead_letter_source_queues(broker, context, body)
         }
+        "StartMessageMoveTask" => move_tasks::start_message_move_task(broker, body).await,
+        "ListMessageMoveTasks" => move_tasks::list_message_move_tasks(broker, body),
+        "CancelMessageMoveTask" => move_tasks::cancel_message_move_task(broker, body),
         "PurgeQueue" => queues::purge_queue(broker, context, body).await,
         "TagQueue" => tags::tag_queue(broker, context, body).await,
         "UntagQueue" => tags::untag_queue(broker, context, body).await,
