@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tern_core::arn::QueueArn;
 use tern_core::limits::*;
 use tern_core::names::validate_queue_name;
+use tern_core::policy;
 use tern_core::queue_attributes::{self as attribute, QueueAttributes};
 use tern_core::time::seconds_to_millis;
 use tern_core::{ErrorCode, SqsError};
@@ -303,19 +304,16 @@ impl Broker {
         name: &str,
         changes: BTreeMap<String, String>,
     ) -> Result<(), SqsError> {
-        let entry = self.entry(name)?;
-        let _metadata = entry.metadata_lock.lock().await;
-        let mut record = QueueRecord::clone(&entry.record());
-        record.attributes.apply(&changes)?;
-        self.check_redrive(name, &record.attributes)?;
-        record.last_modified_at = self.now();
-        self.store
-            .update_queue(record.clone())
-            .await
-            .map_err(store_error)?;
-        entry.replace(record);
+        let now = self.now();
+        self.update_record(name, |record| {
+            record.attributes.apply(&changes)?;
+            self.check_redrive(name, &record.attributes)?;
+            record.last_modified_at = now;
+            Ok(())
+        })
+        .await?;
         // A shorter delay or wait may let waiting receivers proceed sooner.
-        entry.arrivals.notify_waiters();
+        self.entry(name)?.arrivals.notify_waiters();
         Ok(())
     }
 
@@ -343,13 +341,64 @@ impl Broker {
         name: &str,
         change: impl FnOnce(&mut BTreeMap<String, String>),
     ) -> Result<(), SqsError> {
+        self.update_record(name, |record| {
+            change(&mut record.tags);
+            if record.tags.len() > QUEUE_TAGS_MAX {
+                return Err(too_many_tags(name));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// AddPermission: a policy statement granting `actions` to `account_ids`.
+    pub async fn add_permission(
+        &self,
+        name: &str,
+        label: &str,
+        account_ids: &[String],
+        actions: &[String],
+        queue_arn: &str,
+    ) -> Result<(), SqsError> {
+        let now = self.now();
+        self.update_record(name, |record| {
+            let existing = record.attributes.get(attribute::POLICY);
+            let policy = policy::add_permission(existing, queue_arn, label, account_ids, actions)?;
+            record
+                .attributes
+                .apply(&BTreeMap::from([(attribute::POLICY.to_owned(), policy)]))?;
+            record.last_modified_at = now;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn remove_permission(&self, name: &str, label: &str) -> Result<(), SqsError> {
+        let now = self.now();
+        self.update_record(name, |record| {
+            let existing = record.attributes.get(attribute::POLICY);
+            // An empty Policy removes the attribute.
+            let policy = policy::remove_permission(existing, label)?.unwrap_or_default();
+            record
+                .attributes
+                .apply(&BTreeMap::from([(attribute::POLICY.to_owned(), policy)]))?;
+            record.last_modified_at = now;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Read-modify-write of a queue's metadata under its lock; nothing is stored, and the
+    /// catalogue keeps the old record, unless `change` succeeds.
+    async fn update_record(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut QueueRecord) -> Result<(), SqsError>,
+    ) -> Result<(), SqsError> {
         let entry = self.entry(name)?;
         let _metadata = entry.metadata_lock.lock().await;
         let mut record = QueueRecord::clone(&entry.record());
-        change(&mut record.tags);
-        if record.tags.len() > QUEUE_TAGS_MAX {
-            return Err(too_many_tags(name));
-        }
+        change(&mut record)?;
         self.store
             .update_queue(record.clone())
             .await

@@ -9,6 +9,7 @@
 //! - [`fifo`]: FIFO ids, content-based deduplication, sequence numbers.
 //! - [`limits`]: every bound Tern enforces, as named constants with units last.
 //! - [`names`]: queue-name validation.
+//! - [`policy`]: the `Policy` attribute and AddPermission/RemovePermission statements.
 //! - [`queue_attributes`]: the settable queue attributes, their ranges and defaults.
 //! - [`message`]: message bodies and message attributes: validation, size and MD5 digests.
 //! - [`redrive`]: dead-letter `RedrivePolicy` and `RedriveAllowPolicy`.
@@ -25,6 +26,7 @@ pub mod fifo;
 pub mod limits;
 pub mod message;
 pub mod names;
+pub mod policy;
 pub mod queue_attributes;
 pub mod receipt;
 pub mod redrive;

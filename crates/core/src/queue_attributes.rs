@@ -232,7 +232,12 @@ fn canonical_value(definition: &Definition, value: &str) -> Result<String, SqsEr
             "false" => Ok("false".to_owned()),
             _ => Err(invalid()),
         },
-        Kind::Text { length_bytes_max } if value.len() <= length_bytes_max => Ok(value.to_owned()),
+        Kind::Text { length_bytes_max } if value.len() <= length_bytes_max => {
+            if definition.name == POLICY {
+                crate::policy::validate_policy(value)?;
+            }
+            Ok(value.to_owned())
+        }
         Kind::Text { .. } => Err(invalid()),
         Kind::Choice(choices) => choices
             .iter()
@@ -578,8 +583,9 @@ mod tests {
     #[test]
     fn empty_policy_removes_it() {
         let mut attributes = QueueAttributes::default();
-        attributes.apply(&changes(&[(POLICY, "{}")])).unwrap();
-        assert_eq!(attributes.get(POLICY), Some("{}"));
+        let policy = r#"{"Statement":[{"Effect":"Allow"}]}"#;
+        attributes.apply(&changes(&[(POLICY, policy)])).unwrap();
+        assert_eq!(attributes.get(POLICY), Some(policy));
         attributes.apply(&changes(&[(POLICY, "")])).unwrap();
         assert_eq!(attributes.get(POLICY), None);
     }

@@ -3,6 +3,7 @@
 
 mod delete;
 mod move_tasks;
+mod permissions;
 mod queues;
 mod receive;
 mod send;
@@ -33,6 +34,8 @@ pub async fn dispatch(
         "StartMessageMoveTask" => move_tasks::start_message_move_task(broker, body).await,
         "ListMessageMoveTasks" => move_tasks::list_message_move_tasks(broker, body),
         "CancelMessageMoveTask" => move_tasks::cancel_message_move_task(broker, body),
+        "AddPermission" => permissions::add_permission(broker, context, body).await,
+        "RemovePermission" => permissions::remove_permission(broker, context, body).await,
         "PurgeQueue" => queues::purge_queue(broker, context, body).await,
         "TagQueue" => tags::tag_queue(broker, context, body).await,
         "UntagQueue" => tags::untag_queue(broker, context, body).await,
