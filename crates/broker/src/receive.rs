@@ -23,6 +23,12 @@ pub struct ReceiveOptions {
     pub receive_request_attempt_id: Option<String>,
 }
 
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Broker {
     /// Returns as soon as at least one message is receivable, or when the wait time runs out.
     pub async fn receive_messages(
@@ -79,7 +85,9 @@ impl Broker {
                 order: if fifo {
                     DeliveryOrder::FifoByGroup
                 } else {
-                    DeliveryOrder::BestEffort
+                    DeliveryOrder::FairByGroup {
+                        after_group: lock(&entry.fair_cursor).clone(),
+                    }
                 },
                 dead_letter: self.dead_letter_target(&record).map(|(target, _)| target),
                 attempt: options
@@ -102,6 +110,9 @@ impl Broker {
                 && let Some((_, dead_letter_entry)) = self.dead_letter_target(&record)
             {
                 dead_letter_entry.arrivals.notify_waiters();
+            }
+            if outcome.last_group.is_some() {
+                *lock(&entry.fair_cursor) = outcome.last_group;
             }
             let messages = outcome.messages;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());

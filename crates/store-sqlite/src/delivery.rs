@@ -162,11 +162,115 @@ fn candidates(
     queue_id: u64,
     request: &ReceiveRequest,
     limit: u32,
+    last_group: &mut Option<String>,
+) -> rusqlite::Result<Vec<Candidate>> {
+    if let DeliveryOrder::FairByGroup { after_group } = &request.order {
+        let after = last_group.clone().or_else(|| after_group.clone());
+        let mut picked = fair_heads(connection, queue_id, request, limit, after.as_deref())?;
+        if let Some(last) = picked
+            .last()
+            .and_then(|candidate| candidate.message.group_id.clone())
+        {
+            *last_group = Some(last);
+        }
+        let wanted = limit.saturating_sub(picked.len() as u32);
+        if wanted > 0 {
+            let oldest = ordered_candidates(
+                connection,
+                queue_id,
+                request,
+                &DeliveryOrder::BestEffort,
+                limit,
+            )?;
+            let taken: Vec<u64> = picked
+                .iter()
+                .map(|candidate| candidate.message.receipt.message_seq)
+                .collect();
+            picked.extend(
+                oldest
+                    .into_iter()
+                    .filter(|candidate| !taken.contains(&candidate.message.receipt.message_seq))
+                    .take(wanted as usize),
+            );
+        }
+        return Ok(picked);
+    }
+    ordered_candidates(connection, queue_id, request, &request.order, limit)
+}
+
+/// Groups probed per receive at most, so that many tenants with nothing visible cannot make a
+/// receive expensive.
+const FAIR_GROUPS_PROBED_MAX: u32 = 100;
+
+/// The oldest visible message of each of up to `limit` groups, taking groups in name order
+/// after `after` and wrapping around once. Walks distinct groups through the group index
+/// (a loose index scan), so its cost follows the number of groups, not the backlog.
+fn fair_heads(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+    limit: u32,
+    after: Option<&str>,
+) -> rusqlite::Result<Vec<Candidate>> {
+    let mut next_group = connection.prepare_cached(
+        "SELECT MIN(group_id) FROM messages
+         WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id > ?2",
+    )?;
+    let head_sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id = ?2
+           AND visible_at <= ?3 AND sent_at >= ?4
+         ORDER BY seq LIMIT 1"
+    );
+    let mut head = connection.prepare_cached(&head_sql)?;
+    let start = after.unwrap_or("").to_owned();
+    let mut cursor = start.clone();
+    let mut wrapped = after.is_none();
+    let mut picked = Vec::new();
+    for _ in 0..FAIR_GROUPS_PROBED_MAX {
+        if picked.len() as u32 >= limit {
+            break;
+        }
+        let group: Option<String> =
+            next_group.query_row(params![as_i64(queue_id), cursor], |row| row.get(0))?;
+        let group = match group {
+            Some(group) if wrapped && group > start && !start.is_empty() => break,
+            Some(group) => group,
+            None if wrapped => break,
+            None => {
+                wrapped = true;
+                cursor = String::new();
+                continue;
+            }
+        };
+        let found = head
+            .query_row(
+                params![
+                    as_i64(queue_id),
+                    group,
+                    as_i64(request.now),
+                    as_i64(request.retained_since)
+                ],
+                |row| candidate_from_row(row, queue_id, request.now),
+            )
+            .optional()?;
+        picked.extend(found);
+        cursor = group;
+    }
+    Ok(picked)
+}
+
+fn ordered_candidates(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+    order: &DeliveryOrder,
+    limit: u32,
 ) -> rusqlite::Result<Vec<Candidate>> {
     // FIFO: a message is a candidate only if no earlier message of its group is hidden, which
     // is what keeps a group in order and blocked while one of its messages is in flight.
-    let sql = match request.order {
-        DeliveryOrder::BestEffort => format!(
+    let sql = match order {
+        DeliveryOrder::BestEffort | DeliveryOrder::FairByGroup { .. } => format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
              ORDER BY visible_at, seq LIMIT ?4"
@@ -214,7 +318,13 @@ pub fn receive(
         if wanted == 0 {
             break;
         }
-        let found = candidates(connection, queue_id, request, wanted)?;
+        let found = candidates(
+            connection,
+            queue_id,
+            request,
+            wanted,
+            &mut outcome.last_group,
+        )?;
         if found.is_empty() {
             break;
         }
@@ -371,7 +481,7 @@ fn retry_attempt(
     }
     Ok(Some(ReceiveOutcome {
         messages,
-        moved_to_dead_letter: 0,
+        ..Default::default()
     }))
 }
 

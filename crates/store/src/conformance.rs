@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn Store) {
     over_received_messages_move_to_the_dead_letter_queue(store).await;
     retried_receive_attempts_return_the_same_receives(store).await;
     dead_letters_move_back_to_their_source_or_elsewhere(store).await;
+    fair_queues_serve_quiet_tenants_past_a_noisy_backlog(store).await;
 }
 
 fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
@@ -601,5 +602,46 @@ async fn dead_letters_move_back_to_their_source_or_elsewhere(store: &dyn Store) 
     assert_eq!(
         bodies(&take(store, elsewhere.id, receive_at(T0, 10, 1)).await),
         ["direct"]
+    );
+}
+
+async fn fair_queues_serve_quiet_tenants_past_a_noisy_backlog(store: &dyn Store) {
+    let queue = queue(store, "conformance-fair").await;
+    let backlog = (0..50)
+        .map(|index| grouped(&format!("noisy-{index}"), "noisy", T0))
+        .collect();
+    store.send(queue.id, backlog).await.unwrap();
+    store
+        .send(queue.id, vec![grouped("quiet-0", "quiet", T0 + 1)])
+        .await
+        .unwrap();
+    store
+        .send(queue.id, vec![message("plain", T0 + 2, T0 + 2)])
+        .await
+        .unwrap();
+    let fair = |after_group: Option<String>, max_messages| ReceiveRequest {
+        order: DeliveryOrder::FairByGroup { after_group },
+        ..receive_at(T0 + 10, max_messages, 1_000)
+    };
+    let first = store.receive(queue.id, fair(None, 1)).await.unwrap();
+    assert_eq!(bodies(&first.messages), ["noisy-0"]);
+    assert_eq!(first.last_group.as_deref(), Some("noisy"));
+    let second = store
+        .receive(queue.id, fair(first.last_group, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&second.messages),
+        ["quiet-0"],
+        "the quiet tenant is next, not 50th"
+    );
+    let third = store
+        .receive(queue.id, fair(second.last_group, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&third.messages),
+        ["noisy-1", "noisy-2", "noisy-3"],
+        "then oldest first"
     );
 }

@@ -63,11 +63,15 @@ pub struct SentMessage {
     pub duplicate: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum DeliveryOrder {
     /// Oldest visible first, no further promise (standard queues).
     #[default]
     BestEffort,
+    /// Standard queues with message groups as tenant keys: one message from each of up to
+    /// `max_messages` groups in rotation after `after_group`, then oldest first. A tenant's
+    /// backlog then delays other tenants by one message each, not by its whole length.
+    FairByGroup { after_group: Option<String> },
     /// FIFO: a group is delivered in sequence order and is blocked while any earlier message of
     /// it is hidden (in flight or delayed).
     FifoByGroup,
@@ -102,6 +106,8 @@ pub struct ReceiveRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceiveOutcome {
     pub messages: Vec<ReceivedMessage>,
+    /// With [`DeliveryOrder::FairByGroup`]: where the next receive's rotation continues.
+    pub last_group: Option<String>,
     /// Messages moved to the dead-letter target instead of being delivered.
     pub moved_to_dead_letter: u64,
 }
