@@ -47,6 +47,8 @@ pub struct Broker {
     /// For background work the broker starts on request (move tasks): it must not keep the
     /// broker alive by itself.
     myself: std::sync::Weak<Broker>,
+    /// Names deleted within the last minute, which SQS will not let be re-created yet.
+    recently_deleted: std::sync::Mutex<std::collections::HashMap<String, tern_core::time::Millis>>,
 }
 
 impl Broker {
@@ -65,6 +67,7 @@ impl Broker {
             account_id: account_id.to_owned(),
             move_tasks: Default::default(),
             myself: myself.clone(),
+            recently_deleted: Default::default(),
         });
         sweeper::spawn(Arc::downgrade(&broker));
         Ok(broker)

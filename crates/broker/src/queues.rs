@@ -20,6 +20,8 @@ use crate::{Broker, store_error};
 
 /// SQS allows one purge per queue per minute.
 const PURGE_INTERVAL_SECONDS: u64 = 60;
+/// After a DeleteQueue, SQS refuses the same name for a minute.
+const RECREATE_INTERVAL_SECONDS: u64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuePage {
@@ -120,6 +122,7 @@ impl Broker {
         if let Some(existing) = self.catalogue.get(name) {
             return Self::existing_if_identical(existing.record(), &requested);
         }
+        self.check_not_deleted_recently(name)?;
         let outcome = self
             .store
             .create_queue(NewQueue {
@@ -162,6 +165,36 @@ impl Broker {
     ) -> Result<QueuePage, SqsError> {
         let names = self.catalogue.names(prefix.unwrap_or(""));
         page_of(names, max_results, next_token)
+    }
+
+    fn remember_deletion(&self, name: &str) {
+        let now = self.now();
+        let interval = seconds_to_millis(RECREATE_INTERVAL_SECONDS);
+        let mut deleted = self
+            .recently_deleted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        deleted.retain(|_, deleted_at| now < deleted_at.saturating_add(interval));
+        deleted.insert(name.to_owned(), now);
+    }
+
+    fn check_not_deleted_recently(&self, name: &str) -> Result<(), SqsError> {
+        let deleted = self
+            .recently_deleted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let interval = seconds_to_millis(RECREATE_INTERVAL_SECONDS);
+        match deleted.get(name) {
+            Some(deleted_at) if self.now() < deleted_at.saturating_add(interval) => {
+                Err(SqsError::new(
+                    ErrorCode::QueueDeletedRecently,
+                    format!(
+                        "You must wait 60 seconds after deleting a queue before you can create another with the same name: {name}"
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A `RedrivePolicy` must name an existing queue of the same type, in this account, other
@@ -231,6 +264,7 @@ impl Broker {
             .await
             .map_err(store_error)?;
         self.catalogue.remove(name, queue_id);
+        self.remember_deletion(name);
         // Long polls on a deleted queue end now rather than at their timeout.
         entry.arrivals.notify_waiters();
         Ok(())

@@ -393,7 +393,7 @@ async fn shutdown_ends_long_polls() {
 
 #[tokio::test]
 async fn deleted_queues_are_gone_everywhere() {
-    let Fixture { broker, .. } = fixture().await;
+    let Fixture { broker, clock, .. } = fixture().await;
     broker
         .create_queue("gone", BTreeMap::new(), BTreeMap::new())
         .await
@@ -409,6 +409,15 @@ async fn deleted_queues_are_gone_everywhere() {
     ] {
         assert_eq!(error.code, ErrorCode::QueueDoesNotExist);
     }
+    let too_soon = broker
+        .create_queue("gone", BTreeMap::new(), BTreeMap::new())
+        .await;
+    assert_eq!(too_soon.unwrap_err().code, ErrorCode::QueueDeletedRecently);
+    clock.advance_seconds(60);
+    broker
+        .create_queue("gone", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
 }
 
 fn fifo_message(body: &str, group: &str, deduplication_id: Option<&str>) -> SendRequest {
