@@ -1,10 +1,12 @@
-//! JSON shapes shared by several actions.
+//! Shapes shared by several actions: their JSON form, their Query description and their XML.
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use tern_aws_wire::query::{Member, Shape, XmlResult};
+use tern_aws_wire::xml::XmlWriter;
 use tern_broker::BatchResults;
 use tern_core::message::{MessageAttributeValue, MessageAttributes};
 use tern_core::{ErrorCode, SqsError};
@@ -23,6 +25,68 @@ pub struct MessageAttributeShape {
     pub string_list_values: Option<Vec<String>>,
     #[serde(default, skip_serializing)]
     pub binary_list_values: Option<Vec<String>>,
+}
+
+/// The value of a message attribute or message system attribute in the Query protocol.
+const MESSAGE_ATTRIBUTE_VALUE: Shape = Shape::Map {
+    key: "Name",
+    value: "Value",
+    value_shape: &Shape::Structure(&[
+        Member::new("BinaryValue", "BinaryValue", Shape::Blob),
+        Member::new(
+            "StringListValue",
+            "StringListValues",
+            Shape::List(&Shape::String),
+        ),
+        Member::new(
+            "BinaryListValue",
+            "BinaryListValues",
+            Shape::List(&Shape::Blob),
+        ),
+    ]),
+};
+
+/// `MessageAttribute.N.Name` and `MessageAttribute.N.Value.{DataType,StringValue,BinaryValue}`.
+pub const MESSAGE_ATTRIBUTES: Member = Member::new(
+    "MessageAttribute",
+    "MessageAttributes",
+    MESSAGE_ATTRIBUTE_VALUE,
+);
+
+/// `MessageSystemAttribute.N.…` on SendMessage (only `AWSTraceHeader` may be set).
+pub const MESSAGE_SYSTEM_ATTRIBUTES: Member = Member::new(
+    "MessageSystemAttribute",
+    "MessageSystemAttributes",
+    MESSAGE_ATTRIBUTE_VALUE,
+);
+
+/// `Attribute.N.Name` and `Attribute.N.Value` (CreateQueue, SetQueueAttributes).
+pub const QUEUE_ATTRIBUTES: Member = Member::new(
+    "Attribute",
+    "Attributes",
+    Shape::Map {
+        key: "Name",
+        value: "Value",
+        value_shape: &Shape::String,
+    },
+);
+
+/// A flattened list of strings: `AttributeName.1`, `AttributeName.2`, … for `AttributeNames`.
+pub const fn string_list(query: &'static str, json: &'static str) -> Member {
+    Member::new(query, json, Shape::List(&Shape::String))
+}
+
+/// `Tag.N.Key` and `Tag.N.Value`; CreateQueue calls the member `tags`, TagQueue `Tags`.
+pub const fn tags(json: &'static str) -> Member {
+    Member::new(
+        "Tag",
+        json,
+        Shape::Map {
+            key: "Key",
+            value: "Value",
+            value_shape: &Shape::String,
+        },
+    )
 }
 
 pub fn decode_attributes(
@@ -98,6 +162,39 @@ pub fn encode_attributes(
         .collect()
 }
 
+/// `<{element}><{key}>…</{key}><Value>…</Value></{element}>` per entry: how Query writes the
+/// string maps (`Attribute` with `Name`, `Tag` with `Key`).
+pub fn write_string_map<'a>(
+    xml: &mut XmlWriter,
+    element: &str,
+    key: &str,
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (name, value) in entries {
+        xml.element(element, |xml| {
+            xml.text_element(key, name);
+            xml.text_element("Value", value);
+        });
+    }
+}
+
+/// `<MessageAttribute><Name/><Value><StringValue/>|<BinaryValue/><DataType/></Value></MessageAttribute>`.
+pub fn write_message_attributes(
+    xml: &mut XmlWriter,
+    attributes: &BTreeMap<String, MessageAttributeShape>,
+) {
+    for (name, value) in attributes {
+        xml.element("MessageAttribute", |xml| {
+            xml.text_element("Name", name);
+            xml.element("Value", |xml| {
+                xml.optional_element("StringValue", value.string_value.as_deref());
+                xml.optional_element("BinaryValue", value.binary_value.as_deref());
+                xml.optional_element("DataType", value.data_type.as_deref());
+            });
+        });
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchFailure {
@@ -105,6 +202,25 @@ pub struct BatchFailure {
     pub sender_fault: bool,
     pub code: &'static str,
     pub message: String,
+}
+
+/// `<BatchResultErrorEntry><Id/><SenderFault/><Code/><Message/></BatchResultErrorEntry>` each.
+pub fn write_failures(xml: &mut XmlWriter, failures: &[BatchFailure]) {
+    for failure in failures {
+        xml.element("BatchResultErrorEntry", |xml| {
+            xml.text_element("Id", &failure.id);
+            xml.text_element(
+                "SenderFault",
+                if failure.sender_fault {
+                    "true"
+                } else {
+                    "false"
+                },
+            );
+            xml.text_element("Code", failure.code);
+            xml.text_element("Message", &failure.message);
+        });
+    }
 }
 
 /// Splits batch results into the `Successful` and `Failed` lists every batch reply carries.
@@ -139,9 +255,17 @@ pub fn non_negative(name: &str, value: Option<i64>) -> Result<Option<u64>, SqsEr
         .transpose()
 }
 
-/// The `{}` reply of actions that return nothing.
+/// The `{}` reply of actions that return nothing; in Query, a reply with no `<XResult>`.
 #[derive(Serialize)]
 pub struct Empty {}
+
+impl XmlResult for Empty {
+    fn write_result(&self, _: &mut XmlWriter) {}
+
+    fn has_result(&self) -> bool {
+        false
+    }
+}
 
 /// The reply of DeleteMessageBatch and ChangeMessageVisibilityBatch: successes carry only ids.
 #[derive(Serialize)]
@@ -149,6 +273,9 @@ pub struct Empty {}
 pub struct IdOnlyBatchOutput {
     pub successful: Vec<IdOnly>,
     pub failed: Vec<BatchFailure>,
+    /// The Query element of one success, e.g. `DeleteMessageBatchResultEntry`.
+    #[serde(skip)]
+    pub entry_element: &'static str,
 }
 
 #[derive(Serialize)]
@@ -158,8 +285,68 @@ pub struct IdOnly {
 }
 
 impl IdOnlyBatchOutput {
-    pub fn from_results(results: BatchResults<()>) -> Self {
+    pub fn from_results(results: BatchResults<()>, entry_element: &'static str) -> Self {
         let (successful, failed) = split_batch(results, |id, ()| IdOnly { id });
-        Self { successful, failed }
+        Self {
+            successful,
+            failed,
+            entry_element,
+        }
+    }
+}
+
+impl XmlResult for IdOnlyBatchOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        for success in &self.successful {
+            xml.element(self.entry_element, |xml| {
+                xml.text_element("Id", &success.id)
+            });
+        }
+        write_failures(xml, &self.failed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tern_core::ErrorCode;
+
+    use super::*;
+    use crate::codec::result_xml;
+
+    #[test]
+    fn id_only_batches_name_their_entries() {
+        let results = vec![
+            ("ok".to_owned(), Ok(())),
+            (
+                "gone".to_owned(),
+                Err(SqsError::new(
+                    ErrorCode::ReceiptHandleIsInvalid,
+                    "bad handle",
+                )),
+            ),
+        ];
+        let output = IdOnlyBatchOutput::from_results(results, "DeleteMessageBatchResultEntry");
+        assert_eq!(
+            result_xml(&output),
+            "<DeleteMessageBatchResultEntry><Id>ok</Id></DeleteMessageBatchResultEntry>\
+             <BatchResultErrorEntry><Id>gone</Id><SenderFault>true</SenderFault>\
+             <Code>ReceiptHandleIsInvalid</Code><Message>bad handle</Message>\
+             </BatchResultErrorEntry>"
+        );
+        // The element name is Query-only: the JSON shape is unchanged.
+        assert_eq!(
+            serde_json::to_value(&output).unwrap(),
+            serde_json::json!({
+                "Successful": [{"Id": "ok"}],
+                "Failed": [{"Id": "gone", "SenderFault": true,
+                            "Code": "ReceiptHandleIsInvalid", "Message": "bad handle"}],
+            })
+        );
+    }
+
+    #[test]
+    fn empty_replies_have_no_result() {
+        assert!(!Empty {}.has_result());
+        assert_eq!(result_xml(&Empty {}), "");
     }
 }

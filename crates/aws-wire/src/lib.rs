@@ -3,6 +3,10 @@
 //!
 //! - [`json`]: the AWS JSON 1.0 protocol: `X-Amz-Target` parsing, replies, and errors with
 //!   `__type` and the `x-amzn-query-error` header that query-compatible SDKs read.
+//! - [`query`]: the AWS Query protocol: form parameters decoded into the JSON protocol's shape
+//!   (so a service keeps one set of input types), the `<XResponse>` envelope and the XML
+//!   `<ErrorResponse>`.
+//! - [`xml`]: the small XML writer Query replies are built with (the only user of `quick-xml`).
 //! - [`sigv4`]: reading the credential scope of a SigV4 `Authorization` header, which names
 //!   the service and region a request is for. (Signature verification arrives with auth.)
 //!
@@ -10,7 +14,9 @@
 //! values and body bytes and get back a [`WireResponse`] to put on whatever server they run.
 
 pub mod json;
+pub mod query;
 pub mod sigv4;
+pub mod xml;
 
 /// A reply ready to send: status, extra headers, body.
 #[derive(Debug, Clone, PartialEq, Eq)]

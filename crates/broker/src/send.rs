@@ -20,6 +20,8 @@ pub struct SendRequest {
     pub message_group_id: Option<String>,
     /// FIFO only.
     pub message_deduplication_id: Option<String>,
+    /// `MessageSystemAttributes`: only `AWSTraceHeader` may be set.
+    pub system_attributes: MessageAttributes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,7 @@ pub struct SendOutcome {
     pub md5_of_attributes: Option<String>,
     /// FIFO only.
     pub sequence_number: Option<String>,
+    pub md5_of_system_attributes: Option<String>,
 }
 
 fn not_for_this_queue_type(parameter: &str, value: impl std::fmt::Display) -> SqsError {
@@ -53,6 +56,7 @@ fn prepare(
         &request.attributes,
         record.attributes.maximum_message_size_bytes(),
     )?;
+    let trace_header = message::trace_header_from(&request.system_attributes)?;
     let fifo = record.attributes.is_fifo();
     if let Some(group) = &request.message_group_id {
         fifo::validate_id("MessageGroupId", group)?;
@@ -80,6 +84,7 @@ fn prepare(
         md5_of_body: md5_of_body.clone(),
         md5_of_attributes: md5_of_attributes.clone(),
         sequence_number: None,
+        md5_of_system_attributes: message::md5_of_attributes(&request.system_attributes),
     };
     let new_message = NewMessage {
         message_id,
@@ -92,6 +97,7 @@ fn prepare(
         visible_at: now.saturating_add(seconds_to_millis(delay_seconds)),
         group_id: request.message_group_id,
         deduplication,
+        trace_header,
     };
     Ok((new_message, outcome))
 }

@@ -265,6 +265,36 @@ fn validate_attribute_value(name: &str, value: &MessageAttributeValue) -> Result
     Ok(())
 }
 
+/// The one message system attribute a sender may set: an AWS X-Ray trace header.
+pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";
+
+/// SendMessage's `MessageSystemAttributes`: only `AWSTraceHeader`, a non-empty `String`.
+pub fn trace_header_from(
+    system_attributes: &MessageAttributes,
+) -> Result<Option<String>, SqsError> {
+    let mut trace_header = None;
+    for (name, value) in system_attributes {
+        if name != AWS_TRACE_HEADER {
+            return Err(invalid_attribute(format!(
+                "Message system attribute name '{name}' is invalid."
+            )));
+        }
+        match (
+            &value.data_type[..],
+            &value.string_value,
+            &value.binary_value,
+        ) {
+            ("String", Some(text), None) if !text.is_empty() => trace_header = Some(text.clone()),
+            _ => {
+                return Err(invalid_attribute(format!(
+                    "Message system attribute '{name}' must contain a non-empty value of type 'String'."
+                )));
+            }
+        }
+    }
+    Ok(trace_header)
+}
+
 /// The attributes a ReceiveMessage caller asked for: `All` or `.*` for every one, `prefix.*` for
 /// a family, otherwise exact names.
 pub fn select_attributes(
@@ -451,5 +481,24 @@ mod tests {
         assert_eq!(names(&["trace.*"]), ["trace.id", "trace.span"]);
         assert_eq!(names(&["user", "missing"]), ["user"]);
         assert!(names(&[]).is_empty());
+    }
+
+    #[test]
+    fn only_a_string_trace_header_is_a_settable_system_attribute() {
+        let mut system = MessageAttributes::new();
+        assert_eq!(trace_header_from(&system).unwrap(), None);
+        system.insert(AWS_TRACE_HEADER.into(), string("String", "Root=1-abc"));
+        assert_eq!(
+            trace_header_from(&system).unwrap().as_deref(),
+            Some("Root=1-abc")
+        );
+        system.insert(AWS_TRACE_HEADER.into(), binary(b"x"));
+        assert!(trace_header_from(&system).is_err());
+        let mut other = MessageAttributes::new();
+        other.insert("SenderId".into(), string("String", "me"));
+        assert_eq!(
+            trace_header_from(&other).unwrap_err().code,
+            ErrorCode::InvalidParameterValue
+        );
     }
 }

@@ -18,7 +18,8 @@ use tern_core::{ErrorCode, SqsError};
 use crate::ServerConfig;
 
 /// A JSON request holds at most a 1 MiB batch, but JSON escaping can inflate text up to six
-/// times (`\u0001`); allow for that and no more.
+/// times (`\u0001`); allow for that and no more. Form encoding inflates less (`%XX`, three
+/// times at most), so the same bound covers Query requests.
 const REQUEST_BODY_BYTES_MAX: usize = 6 * MESSAGE_SIZE_BYTES_MAX as usize + 64 * 1024;
 
 pub struct AppState {
@@ -48,6 +49,31 @@ fn header_text(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
+/// Which front end a request is for. `X-Amz-Target` means AWS JSON 1.0; otherwise a GET, or a
+/// POST with a form body or an `Action` in its query string, is the Query protocol. Anything else
+/// is answered as JSON, the protocol today's SDKs speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Json,
+    Query,
+}
+
+fn protocol_of(method: &Method, uri: &Uri, headers: &HeaderMap) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        return Protocol::Json;
+    }
+    let action_in_url = uri
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")));
+    if *method == Method::GET
+        || (*method == Method::POST && (is_form_encoded(headers) || action_in_url))
+    {
+        Protocol::Query
+    } else {
+        Protocol::Json
+    }
+}
+
 async fn handle(
     State(state): State<Arc<AppState>>,
     method: Method,
@@ -55,28 +81,53 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if method != Method::POST {
-        let error = SqsError::new(
+    let protocol = protocol_of(&method, &uri, &headers);
+    let refuse = |error: SqsError| {
+        into_response(match protocol {
+            Protocol::Json => tern_api_sqs::error_response(&error),
+            Protocol::Query => tern_api_sqs::query_error_response(&error),
+        })
+    };
+    if protocol == Protocol::Json && method != Method::POST {
+        return refuse(SqsError::new(
             ErrorCode::UnknownOperation,
             format!("{method} requests are not supported; SQS requests are POSTed."),
-        );
-        return into_response(tern_api_sqs::error_response(&error));
+        ));
     }
     let body: Bytes = match axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await {
         Ok(body) => body,
         Err(_) => {
-            let error = SqsError::new(
+            return refuse(SqsError::new(
                 ErrorCode::RequestTooLarge,
                 format!("The request body exceeds {REQUEST_BODY_BYTES_MAX} bytes."),
-            );
-            return into_response(tern_api_sqs::error_response(&error));
+            ));
         }
     };
-    let scope = header_text(&headers, header::AUTHORIZATION).and_then(sigv4::credential_scope);
-    let host = header_text(&headers, header::HOST)
+    let context = request_context(&state, &uri, &headers);
+    let wire = match protocol {
+        Protocol::Json => {
+            let target = header_text(&headers, "x-amz-target");
+            tern_api_sqs::handle_json(&state.broker, &context, target, &body).await
+        }
+        Protocol::Query => {
+            // A GET's parameters are all in its URL; only a form-encoded POST has them in the body.
+            let form_body: &[u8] = if method == Method::POST && is_form_encoded(&headers) {
+                &body
+            } else {
+                &[]
+            };
+            tern_api_sqs::handle_query(&state.broker, &context, uri.query(), form_body).await
+        }
+    };
+    into_response(wire)
+}
+
+fn request_context(state: &AppState, uri: &Uri, headers: &HeaderMap) -> RequestContext {
+    let scope = header_text(headers, header::AUTHORIZATION).and_then(sigv4::credential_scope);
+    let host = header_text(headers, header::HOST)
         .map(str::to_owned)
         .unwrap_or_else(|| state.local_address.to_string());
-    let context = RequestContext {
+    RequestContext {
         host,
         account_id: state.config.account_id.clone(),
         region: scope.as_ref().map_or_else(
@@ -85,22 +136,16 @@ async fn handle(
         ),
         access_key_id: scope.map(|scope| scope.access_key_id),
         path: uri.path().to_owned(),
-    };
-    let target = header_text(&headers, "x-amz-target");
-    if target.is_none() && is_form_encoded(&headers) {
-        let error = SqsError::new(
-            ErrorCode::UnknownOperation,
-            "The SQS Query protocol (form-encoded Action=...) is not supported by Tern yet; use the AWS JSON 1.0 protocol.",
-        );
-        return into_response(tern_api_sqs::error_response(&error));
     }
-    let wire = tern_api_sqs::handle_json(&state.broker, &context, target, &body).await;
-    into_response(wire)
 }
 
 fn is_form_encoded(headers: &HeaderMap) -> bool {
-    header_text(headers, header::CONTENT_TYPE)
-        .is_some_and(|content_type| content_type.starts_with("application/x-www-form-urlencoded"))
+    const FORM: &str = "application/x-www-form-urlencoded";
+    header_text(headers, header::CONTENT_TYPE).is_some_and(|content_type| {
+        content_type
+            .get(..FORM.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(FORM))
+    })
 }
 
 fn into_response(wire: WireResponse) -> Response {
@@ -113,4 +158,43 @@ fn into_response(wire: WireResponse) -> Response {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn protocol(method: Method, uri: &str, headers: &[(&'static str, &'static str)]) -> Protocol {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        protocol_of(&method, &uri.parse().unwrap(), &map)
+    }
+
+    #[test]
+    fn target_means_json_and_forms_or_gets_mean_query() {
+        const FORM: (&str, &str) = (
+            "content-type",
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+        );
+        const TARGET: (&str, &str) = ("x-amz-target", "AmazonSQS.ListQueues");
+        assert_eq!(protocol(Method::POST, "/", &[TARGET, FORM]), Protocol::Json);
+        assert_eq!(protocol(Method::POST, "/", &[FORM]), Protocol::Query);
+        assert_eq!(
+            protocol(Method::GET, "/?Action=ListQueues", &[]),
+            Protocol::Query
+        );
+        assert_eq!(
+            protocol(Method::GET, "/000000000000/q", &[]),
+            Protocol::Query
+        );
+        assert_eq!(
+            protocol(Method::POST, "/?Version=1&Action=ListQueues", &[]),
+            Protocol::Query
+        );
+        assert_eq!(protocol(Method::POST, "/?NoAction=x", &[]), Protocol::Json);
+        assert_eq!(protocol(Method::POST, "/", &[]), Protocol::Json);
+        assert_eq!(protocol(Method::PUT, "/", &[FORM]), Protocol::Json);
+    }
 }

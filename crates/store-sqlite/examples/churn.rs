@@ -68,6 +68,7 @@ async fn main() {
                         visible_at: 0,
                         group_id: None,
                         deduplication: None,
+                        trace_header: None,
                     })
                     .collect();
                 store.send(queue.id, messages).await.expect("send");

@@ -95,8 +95,9 @@ fn insert(connection: &Connection, queue_id: u64, message: &NewMessage) -> rusql
     connection
         .prepare_cached(
             "INSERT INTO messages (queue_id, message_id, body, attributes, md5_of_body,
-                 md5_of_attributes, sender_id, sent_at, visible_at, group_id, deduplication_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 md5_of_attributes, sender_id, sent_at, visible_at, group_id, deduplication_id,
+                 trace_header)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             as_i64(queue_id),
@@ -113,12 +114,13 @@ fn insert(connection: &Connection, queue_id: u64, message: &NewMessage) -> rusql
                 .deduplication
                 .as_ref()
                 .map(|deduplication| &deduplication.id),
+            message.trace_header,
         ])?;
     Ok(as_u64(connection.last_insert_rowid()))
 }
 
 const MESSAGE_COLUMNS: &str = "seq, message_id, body, attributes, md5_of_body, md5_of_attributes,
-    sender_id, sent_at, receive_count, first_received_at, group_id, deduplication_id";
+    sender_id, sent_at, receive_count, first_received_at, group_id, deduplication_id, trace_header";
 
 /// A candidate row, before this receive has been counted.
 struct Candidate {
@@ -153,6 +155,7 @@ fn candidate_from_row(row: &Row<'_>, queue_id: u64, now: u64) -> rusqlite::Resul
             first_received_at: first_received_at.map_or(now, as_u64),
             group_id: row.get(10)?,
             deduplication_id: row.get(11)?,
+            trace_header: row.get(12)?,
         },
     })
 }

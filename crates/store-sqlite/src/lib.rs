@@ -240,6 +240,7 @@ mod tests {
                 visible_at: 1,
                 group_id: None,
                 deduplication: None,
+                trace_header: None,
             };
             store.send(queue.id, vec![message]).await.unwrap();
             store.close().await;

@@ -71,6 +71,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (queue_id, attempt_id)
     ) WITHOUT ROWID;
     ",
+    // 2: the AWSTraceHeader message system attribute.
+    "ALTER TABLE messages ADD COLUMN trace_header TEXT;",
 ];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

@@ -225,6 +225,14 @@ fn message(body: &str, sent_at: Millis, visible_at: Millis) -> NewMessage {
         visible_at,
         group_id: None,
         deduplication: None,
+        trace_header: None,
+    }
+}
+
+fn traced(body: &str) -> NewMessage {
+    NewMessage {
+        trace_header: Some("Root=1-5759e988-bd862e3fe1be46a994272793".to_owned()),
+        ..message(body, T0, T0)
     }
 }
 
@@ -277,7 +285,7 @@ async fn queue_metadata_round_trips(store: &dyn Store) {
 async fn send_receive_delete(store: &dyn Store) {
     let queue = queue(store, "conformance-basic").await;
     let seqs = store
-        .send(queue.id, vec![message("a", T0, T0), message("b", T0, T0)])
+        .send(queue.id, vec![traced("a"), message("b", T0, T0)])
         .await
         .unwrap();
     assert_eq!(seqs.len(), 2);
@@ -293,6 +301,11 @@ async fn send_receive_delete(store: &dyn Store) {
     assert_eq!(first.first_received_at, T0);
     assert_eq!(first.sent_at, T0);
     assert_eq!(first.receipt.queue_id, queue.id);
+    assert_eq!(
+        first.trace_header.as_deref(),
+        Some("Root=1-5759e988-bd862e3fe1be46a994272793")
+    );
+    assert_eq!(received[1].trace_header, None);
 
     let receipts = received.iter().map(|message| message.receipt).collect();
     let outcomes = store.delete_messages(queue.id, receipts).await.unwrap();

@@ -44,6 +44,8 @@ pub struct NewMessage {
     pub group_id: Option<String>,
     /// FIFO only: drop this message if its id was seen within the window.
     pub deduplication: Option<Deduplication>,
+    /// The `AWSTraceHeader` message system attribute (X-Ray), kept and returned verbatim.
+    pub trace_header: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +128,7 @@ pub struct ReceivedMessage {
     pub receive_count: u32,
     pub group_id: Option<String>,
     pub deduplication_id: Option<String>,
+    pub trace_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

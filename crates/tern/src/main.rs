@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the SQS API (AWS JSON 1.0 protocol) over HTTP, storing messages durably.
+    /// Serve the SQS API (AWS JSON 1.0 and Query protocols) over HTTP, storing messages durably.
     Serve(ServeArgs),
 }
 

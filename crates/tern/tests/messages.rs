@@ -467,3 +467,62 @@ async fn receive_returns_at_most_max_number_of_messages_and_drains_all() {
     assert!(receive(&client, &url, 10, None).await.is_empty());
     assert_eq!(counters(&client, &url).await, (0, 15, 0));
 }
+
+#[tokio::test]
+async fn aws_trace_header_is_kept_digested_and_returned() {
+    use aws_sdk_sqs::types::{
+        MessageSystemAttributeName, MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
+    };
+    let server = TestServer::start();
+    let client = server.client();
+    let url = create_queue(&client, "traced", &[]).await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("traced body")
+        .message_system_attributes(
+            MessageSystemAttributeNameForSends::AwsTraceHeader,
+            MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(trace)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let expected = md5_of_attributes(&HashMap::from([(
+        "AWSTraceHeader".to_owned(),
+        string_attribute("String", trace),
+    )]));
+    assert_eq!(
+        sent.md5_of_message_system_attributes(),
+        Some(expected.as_str())
+    );
+
+    let received = receive(&client, &url, 1, None).await;
+    let attributes = received[0].attributes().expect("system attributes");
+    assert_eq!(
+        attributes
+            .get(&MessageSystemAttributeName::AwsTraceHeader)
+            .map(String::as_str),
+        Some(trace)
+    );
+
+    let wrong_type = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("x")
+        .message_system_attributes(
+            MessageSystemAttributeNameForSends::AwsTraceHeader,
+            MessageSystemAttributeValue::builder()
+                .data_type("Number")
+                .string_value("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    failure(wrong_type).assert_is(INVALID_PARAMETER_VALUE);
+}

@@ -1,36 +1,47 @@
 //! DeleteMessage and DeleteMessageBatch.
 
 use serde::Deserialize;
+use tern_aws_wire::query::{Member, Shape};
 use tern_broker::Broker;
 use tern_core::SqsError;
 
+use crate::codec::Input;
 use crate::shapes::{Empty, IdOnlyBatchOutput};
-use crate::{RequestContext, encode, parse_input, required};
+use crate::{RequestContext, required};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct DeleteMessageInput {
+pub(crate) struct DeleteMessageInput {
     queue_url: Option<String>,
     receipt_handle: Option<String>,
 }
 
-pub async fn delete_message(
+impl Input for DeleteMessageInput {}
+
+pub(crate) async fn delete_message(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: DeleteMessageInput = parse_input(body)?;
+    input: DeleteMessageInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let handle = required(input.receipt_handle, "ReceiptHandle")?;
     broker.delete_message(&name, &handle).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct DeleteMessageBatchInput {
+pub(crate) struct DeleteMessageBatchInput {
     queue_url: Option<String>,
     entries: Option<Vec<DeleteMessageBatchEntry>>,
+}
+
+impl Input for DeleteMessageBatchInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::new(
+        "DeleteMessageBatchRequestEntry",
+        "Entries",
+        Shape::List(&Shape::Structure(&[])),
+    )];
 }
 
 #[derive(Deserialize)]
@@ -40,12 +51,11 @@ struct DeleteMessageBatchEntry {
     receipt_handle: Option<String>,
 }
 
-pub async fn delete_message_batch(
+pub(crate) async fn delete_message_batch(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: DeleteMessageBatchInput = parse_input(body)?;
+    input: DeleteMessageBatchInput,
+) -> Result<IdOnlyBatchOutput, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let entries = required(input.entries, "Entries")?
         .into_iter()
@@ -57,5 +67,8 @@ pub async fn delete_message_batch(
         })
         .collect::<Result<Vec<_>, SqsError>>()?;
     let results = broker.delete_message_batch(&name, entries).await?;
-    encode(&IdOnlyBatchOutput::from_results(results))
+    Ok(IdOnlyBatchOutput::from_results(
+        results,
+        "DeleteMessageBatchResultEntry",
+    ))
 }

@@ -1,24 +1,37 @@
 //! StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
 
 use serde::{Deserialize, Serialize};
+use tern_aws_wire::query::{Member, XmlResult};
+use tern_aws_wire::xml::XmlWriter;
 use tern_broker::{Broker, MoveTaskReport};
 use tern_core::SqsError;
 
+use crate::codec::Input;
+use crate::required;
 use crate::shapes::non_negative;
-use crate::{encode, parse_input, required};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct StartMessageMoveTaskInput {
+pub(crate) struct StartMessageMoveTaskInput {
     source_arn: Option<String>,
     destination_arn: Option<String>,
     max_number_of_messages_per_second: Option<i64>,
 }
 
+impl Input for StartMessageMoveTaskInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::integer("MaxNumberOfMessagesPerSecond")];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct TaskHandleOutput {
+pub(crate) struct TaskHandleOutput {
     task_handle: String,
+}
+
+impl XmlResult for TaskHandleOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        xml.text_element("TaskHandle", &self.task_handle);
+    }
 }
 
 fn rate(value: Option<i64>) -> Result<Option<u32>, SqsError> {
@@ -26,8 +39,10 @@ fn rate(value: Option<i64>) -> Result<Option<u32>, SqsError> {
         .map(|rate| u32::try_from(rate).unwrap_or(u32::MAX)))
 }
 
-pub async fn start_message_move_task(broker: &Broker, body: &[u8]) -> Result<Vec<u8>, SqsError> {
-    let input: StartMessageMoveTaskInput = parse_input(body)?;
+pub(crate) async fn start_message_move_task(
+    broker: &Broker,
+    input: StartMessageMoveTaskInput,
+) -> Result<TaskHandleOutput, SqsError> {
     let source_arn = required(input.source_arn, "SourceArn")?;
     let task_handle = broker
         .start_message_move_task(
@@ -36,20 +51,51 @@ pub async fn start_message_move_task(broker: &Broker, body: &[u8]) -> Result<Vec
             rate(input.max_number_of_messages_per_second)?,
         )
         .await?;
-    encode(&TaskHandleOutput { task_handle })
+    Ok(TaskHandleOutput { task_handle })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListMessageMoveTasksInput {
+pub(crate) struct ListMessageMoveTasksInput {
     source_arn: Option<String>,
     max_results: Option<i64>,
 }
 
+impl Input for ListMessageMoveTasksInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::integer("MaxResults")];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListMessageMoveTasksOutput {
+pub(crate) struct ListMessageMoveTasksOutput {
     results: Vec<MoveTaskShape>,
+}
+
+impl XmlResult for ListMessageMoveTasksOutput {
+    /// `<ListMessageMoveTasksResultEntry>` per task, members in the API model's order.
+    fn write_result(&self, xml: &mut XmlWriter) {
+        for task in &self.results {
+            xml.element("ListMessageMoveTasksResultEntry", |xml| {
+                xml.optional_element("TaskHandle", task.task_handle.as_deref());
+                xml.text_element("Status", task.status);
+                xml.text_element("SourceArn", &task.source_arn);
+                xml.optional_element("DestinationArn", task.destination_arn.as_deref());
+                if let Some(rate) = task.max_number_of_messages_per_second {
+                    xml.text_element("MaxNumberOfMessagesPerSecond", &rate.to_string());
+                }
+                xml.text_element(
+                    "ApproximateNumberOfMessagesMoved",
+                    &task.approximate_number_of_messages_moved.to_string(),
+                );
+                xml.text_element(
+                    "ApproximateNumberOfMessagesToMove",
+                    &task.approximate_number_of_messages_to_move.to_string(),
+                );
+                xml.optional_element("FailureReason", task.failure_reason.as_deref());
+                xml.text_element("StartedTimestamp", &task.started_timestamp.to_string());
+            });
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -86,34 +132,92 @@ impl From<MoveTaskReport> for MoveTaskShape {
     }
 }
 
-pub fn list_message_move_tasks(broker: &Broker, body: &[u8]) -> Result<Vec<u8>, SqsError> {
-    let input: ListMessageMoveTasksInput = parse_input(body)?;
+pub(crate) fn list_message_move_tasks(
+    broker: &Broker,
+    input: ListMessageMoveTasksInput,
+) -> Result<ListMessageMoveTasksOutput, SqsError> {
     let source_arn = required(input.source_arn, "SourceArn")?;
     let max_results = non_negative("MaxResults", input.max_results)?
         .map(|max| u32::try_from(max).unwrap_or(u32::MAX));
     let reports = broker.list_message_move_tasks(&source_arn, max_results)?;
-    encode(&ListMessageMoveTasksOutput {
+    Ok(ListMessageMoveTasksOutput {
         results: reports.into_iter().map(MoveTaskShape::from).collect(),
     })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct CancelMessageMoveTaskInput {
+pub(crate) struct CancelMessageMoveTaskInput {
     task_handle: Option<String>,
 }
 
+impl Input for CancelMessageMoveTaskInput {}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct CancelMessageMoveTaskOutput {
+pub(crate) struct CancelMessageMoveTaskOutput {
     approximate_number_of_messages_moved: u64,
 }
 
-pub fn cancel_message_move_task(broker: &Broker, body: &[u8]) -> Result<Vec<u8>, SqsError> {
-    let input: CancelMessageMoveTaskInput = parse_input(body)?;
+impl XmlResult for CancelMessageMoveTaskOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        xml.text_element(
+            "ApproximateNumberOfMessagesMoved",
+            &self.approximate_number_of_messages_moved.to_string(),
+        );
+    }
+}
+
+pub(crate) fn cancel_message_move_task(
+    broker: &Broker,
+    input: CancelMessageMoveTaskInput,
+) -> Result<CancelMessageMoveTaskOutput, SqsError> {
     let task_handle = required(input.task_handle, "TaskHandle")?;
     let moved = broker.cancel_message_move_task(&task_handle)?;
-    encode(&CancelMessageMoveTaskOutput {
+    Ok(CancelMessageMoveTaskOutput {
         approximate_number_of_messages_moved: moved,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::result_xml;
+
+    #[test]
+    fn move_task_replies() {
+        assert_eq!(
+            result_xml(&TaskHandleOutput {
+                task_handle: "t".into()
+            }),
+            "<TaskHandle>t</TaskHandle>"
+        );
+        assert_eq!(
+            result_xml(&CancelMessageMoveTaskOutput {
+                approximate_number_of_messages_moved: 3
+            }),
+            "<ApproximateNumberOfMessagesMoved>3</ApproximateNumberOfMessagesMoved>"
+        );
+        let task = MoveTaskShape {
+            task_handle: None,
+            status: "COMPLETED",
+            source_arn: "arn:s".into(),
+            destination_arn: None,
+            max_number_of_messages_per_second: Some(5),
+            approximate_number_of_messages_moved: 2,
+            approximate_number_of_messages_to_move: 2,
+            failure_reason: None,
+            started_timestamp: 1,
+        };
+        assert_eq!(
+            result_xml(&ListMessageMoveTasksOutput {
+                results: vec![task]
+            }),
+            "<ListMessageMoveTasksResultEntry><Status>COMPLETED</Status><SourceArn>arn:s</SourceArn>\
+             <MaxNumberOfMessagesPerSecond>5</MaxNumberOfMessagesPerSecond>\
+             <ApproximateNumberOfMessagesMoved>2</ApproximateNumberOfMessagesMoved>\
+             <ApproximateNumberOfMessagesToMove>2</ApproximateNumberOfMessagesToMove>\
+             <StartedTimestamp>1</StartedTimestamp></ListMessageMoveTasksResultEntry>"
+        );
+    }
 }

@@ -1,15 +1,17 @@
 //! AddPermission and RemovePermission.
 
 use serde::Deserialize;
+use tern_aws_wire::query::Member;
 use tern_broker::Broker;
 use tern_core::SqsError;
 
-use crate::shapes::Empty;
-use crate::{RequestContext, encode, parse_input, required};
+use crate::codec::Input;
+use crate::shapes::{Empty, string_list};
+use crate::{RequestContext, required};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AddPermissionInput {
+pub(crate) struct AddPermissionInput {
     queue_url: Option<String>,
     label: Option<String>,
     #[serde(rename = "AWSAccountIds")]
@@ -17,12 +19,18 @@ struct AddPermissionInput {
     actions: Option<Vec<String>>,
 }
 
-pub async fn add_permission(
+impl Input for AddPermissionInput {
+    const QUERY_MEMBERS: &'static [Member] = &[
+        string_list("AWSAccountId", "AWSAccountIds"),
+        string_list("ActionName", "Actions"),
+    ];
+}
+
+pub(crate) async fn add_permission(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: AddPermissionInput = parse_input(body)?;
+    input: AddPermissionInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let label = required(input.label, "Label")?;
     let account_ids = required(input.aws_account_ids, "AWSAccountIds")?;
@@ -36,24 +44,25 @@ pub async fn add_permission(
             &context.queue_arn(&name),
         )
         .await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct RemovePermissionInput {
+pub(crate) struct RemovePermissionInput {
     queue_url: Option<String>,
     label: Option<String>,
 }
 
-pub async fn remove_permission(
+impl Input for RemovePermissionInput {}
+
+pub(crate) async fn remove_permission(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: RemovePermissionInput = parse_input(body)?;
+    input: RemovePermissionInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let label = required(input.label, "Label")?;
     broker.remove_permission(&name, &label).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }

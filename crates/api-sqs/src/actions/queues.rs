@@ -1,35 +1,48 @@
-//! CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, Get/SetQueueAttributes, PurgeQueue.
+//! CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, Get/SetQueueAttributes, PurgeQueue,
+//! ListDeadLetterSourceQueues.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tern_aws_wire::query::{Member, XmlResult};
+use tern_aws_wire::xml::XmlWriter;
 use tern_broker::Broker;
 use tern_core::SqsError;
 
-use crate::shapes::Empty;
-use crate::{RequestContext, encode, parse_input, required};
+use crate::codec::Input;
+use crate::shapes::{Empty, QUEUE_ATTRIBUTES, string_list, tags, write_string_map};
+use crate::{RequestContext, required};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct CreateQueueInput {
+pub(crate) struct CreateQueueInput {
     queue_name: Option<String>,
     attributes: Option<BTreeMap<String, String>>,
     #[serde(rename = "tags")]
     tags: Option<BTreeMap<String, String>>,
 }
 
+impl Input for CreateQueueInput {
+    const QUERY_MEMBERS: &'static [Member] = &[QUEUE_ATTRIBUTES, tags("tags")];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct QueueUrlOutput {
+pub(crate) struct QueueUrlOutput {
     queue_url: String,
 }
 
-pub async fn create_queue(
+impl XmlResult for QueueUrlOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        xml.text_element("QueueUrl", &self.queue_url);
+    }
+}
+
+pub(crate) async fn create_queue(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: CreateQueueInput = parse_input(body)?;
+    input: CreateQueueInput,
+) -> Result<QueueUrlOutput, SqsError> {
     let name = required(input.queue_name, "QueueName")?;
     let record = broker
         .create_queue(
@@ -38,25 +51,26 @@ pub async fn create_queue(
             input.tags.unwrap_or_default(),
         )
         .await?;
-    encode(&QueueUrlOutput {
+    Ok(QueueUrlOutput {
         queue_url: context.queue_url(&record.name),
     })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetQueueUrlInput {
+pub(crate) struct GetQueueUrlInput {
     queue_name: Option<String>,
     #[serde(rename = "QueueOwnerAWSAccountId")]
     queue_owner_aws_account_id: Option<String>,
 }
 
-pub fn get_queue_url(
+impl Input for GetQueueUrlInput {}
+
+pub(crate) fn get_queue_url(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: GetQueueUrlInput = parse_input(body)?;
+    input: GetQueueUrlInput,
+) -> Result<QueueUrlOutput, SqsError> {
     let name = required(input.queue_name, "QueueName")?;
     if input
         .queue_owner_aws_account_id
@@ -65,41 +79,58 @@ pub fn get_queue_url(
         return Err(SqsError::queue_does_not_exist());
     }
     let record = broker.queue(&name)?;
-    encode(&QueueUrlOutput {
+    Ok(QueueUrlOutput {
         queue_url: context.queue_url(&record.name),
     })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListQueuesInput {
+pub(crate) struct ListQueuesInput {
     queue_name_prefix: Option<String>,
     next_token: Option<String>,
     max_results: Option<i64>,
 }
 
+impl Input for ListQueuesInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::integer("MaxResults")];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListQueuesOutput {
+pub(crate) struct ListQueuesOutput {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     queue_urls: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
 }
 
-pub fn list_queues(
+impl XmlResult for ListQueuesOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        write_queue_urls(xml, &self.queue_urls, self.next_token.as_deref());
+    }
+}
+
+/// `<QueueUrl>` per queue (a flattened list), then `<NextToken>` if there is another page.
+fn write_queue_urls(xml: &mut XmlWriter, urls: &[String], next_token: Option<&str>) {
+    for url in urls {
+        xml.text_element("QueueUrl", url);
+    }
+    xml.optional_element("NextToken", next_token);
+}
+
+pub(crate) fn list_queues(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: ListQueuesInput = parse_input(body)?;
+    input: ListQueuesInput,
+) -> Result<ListQueuesOutput, SqsError> {
     let max_results = max_results(input.max_results)?;
     let page = broker.list_queues(
         input.queue_name_prefix.as_deref(),
         max_results,
         input.next_token.as_deref(),
     )?;
-    encode(&ListQueuesOutput {
+    Ok(ListQueuesOutput {
         queue_urls: page
             .names
             .iter()
@@ -111,109 +142,137 @@ pub fn list_queues(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct QueueUrlInput {
+pub(crate) struct QueueUrlInput {
     queue_url: Option<String>,
 }
 
-pub async fn delete_queue(
+impl Input for QueueUrlInput {}
+
+pub(crate) async fn delete_queue(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: QueueUrlInput = parse_input(body)?;
+    input: QueueUrlInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     broker.delete_queue(&name).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
-pub async fn purge_queue(
+pub(crate) async fn purge_queue(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: QueueUrlInput = parse_input(body)?;
+    input: QueueUrlInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     broker.purge_queue(&name).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetQueueAttributesInput {
+pub(crate) struct GetQueueAttributesInput {
     queue_url: Option<String>,
     attribute_names: Option<Vec<String>>,
 }
 
+impl Input for GetQueueAttributesInput {
+    const QUERY_MEMBERS: &'static [Member] = &[string_list("AttributeName", "AttributeNames")];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct AttributesOutput {
+pub(crate) struct AttributesOutput {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     attributes: BTreeMap<String, String>,
 }
 
-pub async fn get_queue_attributes(
+impl XmlResult for AttributesOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        write_string_map(
+            xml,
+            "Attribute",
+            "Name",
+            self.attributes
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+    }
+}
+
+pub(crate) async fn get_queue_attributes(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: GetQueueAttributesInput = parse_input(body)?;
+    input: GetQueueAttributesInput,
+) -> Result<AttributesOutput, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let requested = input.attribute_names.unwrap_or_default();
     let values = broker
         .queue_attributes(&name, &requested, &context.queue_arn(&name))
         .await?;
-    encode(&AttributesOutput {
+    Ok(AttributesOutput {
         attributes: values.into_iter().collect(),
     })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct SetQueueAttributesInput {
+pub(crate) struct SetQueueAttributesInput {
     queue_url: Option<String>,
     attributes: Option<BTreeMap<String, String>>,
 }
 
-pub async fn set_queue_attributes(
+impl Input for SetQueueAttributesInput {
+    const QUERY_MEMBERS: &'static [Member] = &[QUEUE_ATTRIBUTES];
+}
+
+pub(crate) async fn set_queue_attributes(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: SetQueueAttributesInput = parse_input(body)?;
+    input: SetQueueAttributesInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let attributes = required(input.attributes, "Attributes")?;
     broker.set_queue_attributes(&name, attributes).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListDeadLetterSourceQueuesInput {
+pub(crate) struct ListDeadLetterSourceQueuesInput {
     queue_url: Option<String>,
     next_token: Option<String>,
     max_results: Option<i64>,
 }
 
+impl Input for ListDeadLetterSourceQueuesInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::integer("MaxResults")];
+}
+
 /// SQS spells this member in camel case, unlike every other.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListDeadLetterSourceQueuesOutput {
+pub(crate) struct ListDeadLetterSourceQueuesOutput {
     #[serde(rename = "queueUrls")]
     queue_urls: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_token: Option<String>,
 }
 
-pub fn list_dead_letter_source_queues(
+impl XmlResult for ListDeadLetterSourceQueuesOutput {
+    fn write_result(&self, xml: &mut XmlWriter) {
+        write_queue_urls(xml, &self.queue_urls, self.next_token.as_deref());
+    }
+}
+
+pub(crate) fn list_dead_letter_source_queues(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: ListDeadLetterSourceQueuesInput = parse_input(body)?;
+    input: ListDeadLetterSourceQueuesInput,
+) -> Result<ListDeadLetterSourceQueuesOutput, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let max_results = max_results(input.max_results)?;
     let page = broker.dead_letter_source_queues(&name, max_results, input.next_token.as_deref())?;
-    encode(&ListDeadLetterSourceQueuesOutput {
+    Ok(ListDeadLetterSourceQueuesOutput {
         queue_urls: page
             .names
             .iter()
@@ -235,4 +294,57 @@ fn max_results(value: Option<i64>) -> Result<Option<u32>, SqsError> {
             })
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::result_xml;
+
+    #[test]
+    fn queue_url_replies() {
+        assert_eq!(
+            result_xml(&QueueUrlOutput {
+                queue_url: "http://h/1/q".into()
+            }),
+            "<QueueUrl>http://h/1/q</QueueUrl>"
+        );
+        assert_eq!(
+            result_xml(&ListQueuesOutput {
+                queue_urls: vec!["http://h/1/a".into(), "http://h/1/b".into()],
+                next_token: Some("t".into()),
+            }),
+            "<QueueUrl>http://h/1/a</QueueUrl><QueueUrl>http://h/1/b</QueueUrl>\
+             <NextToken>t</NextToken>"
+        );
+        assert_eq!(
+            result_xml(&ListQueuesOutput {
+                queue_urls: Vec::new(),
+                next_token: None,
+            }),
+            ""
+        );
+        assert_eq!(
+            result_xml(&ListDeadLetterSourceQueuesOutput {
+                queue_urls: vec!["http://h/1/src".into()],
+                next_token: None,
+            }),
+            "<QueueUrl>http://h/1/src</QueueUrl>"
+        );
+    }
+
+    #[test]
+    fn attributes_are_name_value_pairs() {
+        let output = AttributesOutput {
+            attributes: BTreeMap::from([
+                ("DelaySeconds".to_owned(), "0".to_owned()),
+                ("Policy".to_owned(), r#"{"a":"<b>"}"#.to_owned()),
+            ]),
+        };
+        assert_eq!(
+            result_xml(&output),
+            "<Attribute><Name>DelaySeconds</Name><Value>0</Value></Attribute>\
+             <Attribute><Name>Policy</Name><Value>{\"a\":\"&lt;b&gt;\"}</Value></Attribute>"
+        );
+    }
 }

@@ -3,15 +3,22 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tern_aws_wire::query::{Member, XmlResult};
+use tern_aws_wire::xml::XmlWriter;
 use tern_broker::{Broker, DeliveredMessage, ReceiveOptions};
 use tern_core::SqsError;
 use tern_core::fifo;
 use tern_core::message::{md5_of_attributes, select_attributes};
 
-use crate::shapes::{MessageAttributeShape, encode_attributes, non_negative};
-use crate::{RequestContext, encode, parse_input};
+use crate::RequestContext;
+use crate::codec::Input;
+use crate::shapes::{
+    MessageAttributeShape, encode_attributes, non_negative, string_list, write_message_attributes,
+    write_string_map,
+};
 
-const SYSTEM_ATTRIBUTES: [&str; 7] = [
+const SYSTEM_ATTRIBUTES: [&str; 8] = [
+    "AWSTraceHeader",
     "SenderId",
     "SentTimestamp",
     "ApproximateReceiveCount",
@@ -23,7 +30,7 @@ const SYSTEM_ATTRIBUTES: [&str; 7] = [
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ReceiveMessageInput {
+pub(crate) struct ReceiveMessageInput {
     queue_url: Option<String>,
     attribute_names: Option<Vec<String>>,
     message_system_attribute_names: Option<Vec<String>>,
@@ -34,11 +41,50 @@ struct ReceiveMessageInput {
     receive_request_attempt_id: Option<String>,
 }
 
+impl Input for ReceiveMessageInput {
+    const QUERY_MEMBERS: &'static [Member] = &[
+        string_list("AttributeName", "AttributeNames"),
+        string_list("MessageSystemAttributeName", "MessageSystemAttributeNames"),
+        string_list("MessageAttributeName", "MessageAttributeNames"),
+        Member::integer("MaxNumberOfMessages"),
+        Member::integer("VisibilityTimeout"),
+        Member::integer("WaitTimeSeconds"),
+    ];
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ReceiveMessageOutput {
+pub(crate) struct ReceiveMessageOutput {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<MessageShape>,
+}
+
+impl XmlResult for ReceiveMessageOutput {
+    /// `<Message>` per message (a flattened list), members in the API model's order.
+    fn write_result(&self, xml: &mut XmlWriter) {
+        for message in &self.messages {
+            xml.element("Message", |xml| {
+                xml.text_element("MessageId", &message.message_id);
+                xml.text_element("ReceiptHandle", &message.receipt_handle);
+                xml.text_element("MD5OfBody", &message.md5_of_body);
+                xml.text_element("Body", &message.body);
+                write_string_map(
+                    xml,
+                    "Attribute",
+                    "Name",
+                    message
+                        .attributes
+                        .iter()
+                        .map(|(name, value)| (*name, value.as_str())),
+                );
+                xml.optional_element(
+                    "MD5OfMessageAttributes",
+                    message.md5_of_message_attributes.as_deref(),
+                );
+                write_message_attributes(xml, &message.message_attributes);
+            });
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -70,6 +116,7 @@ fn system_attributes(
         .filter(|name| all || requested.iter().any(|requested| requested == name))
         .filter_map(|name| {
             let value = match name {
+                "AWSTraceHeader" => message.trace_header.clone()?,
                 "SenderId" => message.sender_id.clone(),
                 "SentTimestamp" => message.sent_at.to_string(),
                 "ApproximateReceiveCount" => message.receive_count.to_string(),
@@ -110,12 +157,11 @@ fn render(
     }
 }
 
-pub async fn receive_message(
+pub(crate) async fn receive_message(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: ReceiveMessageInput = parse_input(body)?;
+    input: ReceiveMessageInput,
+) -> Result<ReceiveMessageOutput, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let max_messages = non_negative("MaxNumberOfMessages", input.max_number_of_messages)?
         .map(|max| u32::try_from(max).unwrap_or(u32::MAX));
@@ -134,10 +180,78 @@ pub async fn receive_message(
         .chain(input.message_system_attribute_names.into_iter().flatten())
         .collect();
     let attributes_requested = input.message_attribute_names.unwrap_or_default();
-    encode(&ReceiveMessageOutput {
+    Ok(ReceiveMessageOutput {
         messages: messages
             .into_iter()
             .map(|message| render(message, &system_requested, &attributes_requested))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::result_xml;
+
+    #[test]
+    fn messages_are_flattened_with_attributes_and_message_attributes() {
+        let string = MessageAttributeShape {
+            data_type: Some("String".into()),
+            string_value: Some("red".into()),
+            binary_value: None,
+            string_list_values: None,
+            binary_list_values: None,
+        };
+        let binary = MessageAttributeShape {
+            data_type: Some("Binary".into()),
+            string_value: None,
+            binary_value: Some("AAE=".into()),
+            string_list_values: None,
+            binary_list_values: None,
+        };
+        let output = ReceiveMessageOutput {
+            messages: vec![
+                MessageShape {
+                    message_id: "m1".into(),
+                    receipt_handle: "h1".into(),
+                    md5_of_body: "d1".into(),
+                    body: "a < b & \r\n".into(),
+                    attributes: BTreeMap::from([("SenderId", "s".to_owned())]),
+                    md5_of_message_attributes: Some("d2".into()),
+                    message_attributes: BTreeMap::from([
+                        ("color".to_owned(), string),
+                        ("raw".to_owned(), binary),
+                    ]),
+                },
+                MessageShape {
+                    message_id: "m2".into(),
+                    receipt_handle: "h2".into(),
+                    md5_of_body: "d3".into(),
+                    body: "plain".into(),
+                    attributes: BTreeMap::new(),
+                    md5_of_message_attributes: None,
+                    message_attributes: BTreeMap::new(),
+                },
+            ],
+        };
+        assert_eq!(
+            result_xml(&output),
+            "<Message><MessageId>m1</MessageId><ReceiptHandle>h1</ReceiptHandle>\
+             <MD5OfBody>d1</MD5OfBody><Body>a &lt; b &amp; &#xD;\n</Body>\
+             <Attribute><Name>SenderId</Name><Value>s</Value></Attribute>\
+             <MD5OfMessageAttributes>d2</MD5OfMessageAttributes>\
+             <MessageAttribute><Name>color</Name><Value><StringValue>red</StringValue>\
+             <DataType>String</DataType></Value></MessageAttribute>\
+             <MessageAttribute><Name>raw</Name><Value><BinaryValue>AAE=</BinaryValue>\
+             <DataType>Binary</DataType></Value></MessageAttribute></Message>\
+             <Message><MessageId>m2</MessageId><ReceiptHandle>h2</ReceiptHandle>\
+             <MD5OfBody>d3</MD5OfBody><Body>plain</Body></Message>"
+        );
+        assert_eq!(
+            result_xml(&ReceiveMessageOutput {
+                messages: Vec::new()
+            }),
+            ""
+        );
+    }
 }

@@ -1,18 +1,24 @@
 //! ChangeMessageVisibility and ChangeMessageVisibilityBatch.
 
 use serde::Deserialize;
+use tern_aws_wire::query::{Member, Shape};
 use tern_broker::{Broker, VisibilityRequest};
 use tern_core::SqsError;
 
+use crate::codec::Input;
 use crate::shapes::{Empty, IdOnlyBatchOutput, non_negative};
-use crate::{RequestContext, encode, parse_input, required};
+use crate::{RequestContext, required};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ChangeMessageVisibilityInput {
+pub(crate) struct ChangeMessageVisibilityInput {
     queue_url: Option<String>,
     receipt_handle: Option<String>,
     visibility_timeout: Option<i64>,
+}
+
+impl Input for ChangeMessageVisibilityInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::integer("VisibilityTimeout")];
 }
 
 fn visibility_request(
@@ -28,23 +34,30 @@ fn visibility_request(
     })
 }
 
-pub async fn change_message_visibility(
+pub(crate) async fn change_message_visibility(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: ChangeMessageVisibilityInput = parse_input(body)?;
+    input: ChangeMessageVisibilityInput,
+) -> Result<Empty, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let request = visibility_request(input.receipt_handle, input.visibility_timeout)?;
     broker.change_message_visibility(&name, request).await?;
-    encode(&Empty {})
+    Ok(Empty {})
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ChangeMessageVisibilityBatchInput {
+pub(crate) struct ChangeMessageVisibilityBatchInput {
     queue_url: Option<String>,
     entries: Option<Vec<ChangeMessageVisibilityBatchEntry>>,
+}
+
+impl Input for ChangeMessageVisibilityBatchInput {
+    const QUERY_MEMBERS: &'static [Member] = &[Member::new(
+        "ChangeMessageVisibilityBatchRequestEntry",
+        "Entries",
+        Shape::List(&Shape::Structure(&[Member::integer("VisibilityTimeout")])),
+    )];
 }
 
 #[derive(Deserialize)]
@@ -55,12 +68,11 @@ struct ChangeMessageVisibilityBatchEntry {
     visibility_timeout: Option<i64>,
 }
 
-pub async fn change_message_visibility_batch(
+pub(crate) async fn change_message_visibility_batch(
     broker: &Broker,
     context: &RequestContext,
-    body: &[u8],
-) -> Result<Vec<u8>, SqsError> {
-    let input: ChangeMessageVisibilityBatchInput = parse_input(body)?;
+    input: ChangeMessageVisibilityBatchInput,
+) -> Result<IdOnlyBatchOutput, SqsError> {
     let name = context.queue_name(input.queue_url.as_deref())?;
     let entries = required(input.entries, "Entries")?
         .into_iter()
@@ -75,5 +87,8 @@ pub async fn change_message_visibility_batch(
     let results = broker
         .change_message_visibility_batch(&name, entries)
         .await?;
-    encode(&IdOnlyBatchOutput::from_results(results))
+    Ok(IdOnlyBatchOutput::from_results(
+        results,
+        "ChangeMessageVisibilityBatchResultEntry",
+    ))
 }
