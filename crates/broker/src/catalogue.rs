@@ -18,8 +18,9 @@ pub struct QueueEntry {
     pub metadata_lock: Mutex<()>,
     /// When the last PurgeQueue ran (0: never since start-up); SQS allows one a minute.
     pub last_purge_at: AtomicU64,
-    /// The message group a fair receive served last; the next one continues after it.
-    pub fair_cursor: std::sync::Mutex<Option<String>>,
+    /// The message group the last receive stopped at (FIFO and fair queues); the next receive
+    /// continues the rotation after it.
+    pub group_cursor: std::sync::Mutex<Option<String>>,
 }
 
 impl QueueEntry {
@@ -29,7 +30,7 @@ impl QueueEntry {
             arrivals: Notify::new(),
             metadata_lock: Mutex::new(()),
             last_purge_at: AtomicU64::new(0),
-            fair_cursor: std::sync::Mutex::new(None),
+            group_cursor: std::sync::Mutex::new(None),
         }
     }
 

@@ -29,6 +29,10 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Immediate re-looks one receive may make when the store stopped at its group-probe budget;
+/// past this, the receive waits like any other (a wake-up or its timer starts it again).
+const RESCANS_MAX: u32 = 20;
+
 impl Broker {
     /// Returns as soon as at least one message is receivable, or when the wait time runs out.
     pub async fn receive_messages(
@@ -62,6 +66,7 @@ impl Broker {
             .wait_time_seconds
             .unwrap_or_else(|| entry.record().attributes.receive_wait_time_seconds());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_seconds);
+        let mut rescans = 0;
         loop {
             // Register for wake-ups before looking, so an arrival between the look and the wait
             // is not missed.
@@ -82,11 +87,12 @@ impl Broker {
                 retained_since: now.saturating_sub(seconds_to_millis(
                     record.attributes.message_retention_seconds(),
                 )),
-                order: if fifo {
-                    DeliveryOrder::FifoByGroup
-                } else {
-                    DeliveryOrder::FairByGroup {
-                        after_group: lock(&entry.fair_cursor).clone(),
+                order: {
+                    let after_group = lock(&entry.group_cursor).clone();
+                    if fifo {
+                        DeliveryOrder::FifoByGroup { after_group }
+                    } else {
+                        DeliveryOrder::FairByGroup { after_group }
                     }
                 },
                 dead_letter: self.dead_letter_target(&record).map(|(target, _)| target),
@@ -112,12 +118,19 @@ impl Broker {
                 dead_letter_entry.arrivals.notify_waiters();
             }
             if outcome.last_group.is_some() {
-                *lock(&entry.fair_cursor) = outcome.last_group;
+                *lock(&entry.group_cursor) = outcome.last_group;
             }
+            let look_again = outcome.groups_left_unprobed;
             let messages = outcome.messages;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             if !messages.is_empty() || remaining.is_zero() || self.is_shutting_down() {
                 return Ok(messages);
+            }
+            if look_again && rescans < RESCANS_MAX {
+                // The store stopped at its probe budget; the rotation has moved on, so look at
+                // the next groups now rather than wait.
+                rescans += 1;
+                continue;
             }
             let next_visible = self
                 .store

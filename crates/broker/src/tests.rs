@@ -524,7 +524,11 @@ async fn fifo_delivers_groups_in_order_one_batch_at_a_time() {
     }
     let first = receive(&broker, "order.fifo").await;
     let bodies: Vec<_> = first.iter().map(|message| message.body.as_str()).collect();
-    assert_eq!(bodies, ["a1", "b1", "a2"]);
+    assert_eq!(
+        bodies,
+        ["a1", "a2", "b1"],
+        "a group's messages come together, in order"
+    );
     assert!(
         receive(&broker, "order.fifo").await.is_empty(),
         "groups in flight are blocked"

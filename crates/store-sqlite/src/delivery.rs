@@ -119,6 +119,9 @@ fn insert(connection: &Connection, queue_id: u64, message: &NewMessage) -> rusql
     Ok(as_u64(connection.last_insert_rowid()))
 }
 
+/// How many columns `MESSAGE_COLUMNS` names; a query may select more after them.
+const MESSAGE_COLUMN_COUNT: usize = 13;
+
 const MESSAGE_COLUMNS: &str = "seq, message_id, body, attributes, md5_of_body, md5_of_attributes,
     sender_id, sent_at, receive_count, first_received_at, group_id, deduplication_id, trace_header";
 
@@ -165,75 +168,69 @@ fn candidates(
     queue_id: u64,
     request: &ReceiveRequest,
     limit: u32,
-    last_group: &mut Option<String>,
+    progress: &mut GroupProgress,
 ) -> rusqlite::Result<Vec<Candidate>> {
-    if let DeliveryOrder::FairByGroup { after_group } = &request.order {
-        let after = last_group.clone().or_else(|| after_group.clone());
-        let mut picked = fair_heads(connection, queue_id, request, limit, after.as_deref())?;
-        if let Some(last) = picked
-            .last()
-            .and_then(|candidate| candidate.message.group_id.clone())
-        {
-            *last_group = Some(last);
+    match &request.order {
+        DeliveryOrder::FifoByGroup { after_group } => {
+            let after = progress.last_group.clone().or_else(|| after_group.clone());
+            let (picked, walk) = fifo_runs(connection, queue_id, request, limit, after.as_deref())?;
+            progress.record(walk);
+            Ok(picked)
         }
-        let wanted = limit.saturating_sub(picked.len() as u32);
-        if wanted > 0 {
-            let oldest = ordered_candidates(
-                connection,
-                queue_id,
-                request,
-                &DeliveryOrder::BestEffort,
-                limit,
-            )?;
-            let taken: Vec<u64> = picked
-                .iter()
-                .map(|candidate| candidate.message.receipt.message_seq)
-                .collect();
-            picked.extend(
-                oldest
-                    .into_iter()
-                    .filter(|candidate| !taken.contains(&candidate.message.receipt.message_seq))
-                    .take(wanted as usize),
-            );
+        DeliveryOrder::FairByGroup { after_group } => {
+            let after = progress.last_group.clone().or_else(|| after_group.clone());
+            let (mut picked, walk) =
+                fair_heads(connection, queue_id, request, limit, after.as_deref())?;
+            progress.record(walk);
+            let wanted = limit.saturating_sub(picked.len() as u32);
+            if wanted > 0 {
+                let taken: Vec<u64> = picked
+                    .iter()
+                    .map(|candidate| candidate.message.receipt.message_seq)
+                    .collect();
+                let oldest = oldest_visible(connection, queue_id, request, limit)?;
+                picked.extend(
+                    oldest
+                        .into_iter()
+                        .filter(|candidate| !taken.contains(&candidate.message.receipt.message_seq))
+                        .take(wanted as usize),
+                );
+            }
+            Ok(picked)
         }
-        return Ok(picked);
+        DeliveryOrder::BestEffort => oldest_visible(connection, queue_id, request, limit),
     }
-    ordered_candidates(connection, queue_id, request, &request.order, limit)
 }
 
-/// Groups probed per receive at most, so that many tenants with nothing visible cannot make a
-/// receive expensive.
-const FAIR_GROUPS_PROBED_MAX: u32 = 100;
+/// Groups probed per receive at most, so that many groups with nothing receivable cannot make
+/// one receive expensive; the rotation continues where it stopped on the next receive.
+const GROUPS_PROBED_MAX: u32 = 200;
 
-/// The oldest visible message of each of up to `limit` groups, taking groups in name order
-/// after `after` and wrapping around once. Walks distinct groups through the group index
-/// (a loose index scan), so its cost follows the number of groups, not the backlog.
-fn fair_heads(
+/// Where a walk over a queue's message groups stopped.
+struct GroupWalk {
+    last_group: Option<String>,
+    /// False when the probe budget ran out before every group had been looked at.
+    complete: bool,
+}
+
+/// Visits the queue's message groups in name order after `after`, wrapping around once, until
+/// `visit` says stop or the probe budget runs out. Walks distinct groups through the group
+/// index (a loose index scan), so its cost follows the number of groups, not the backlog.
+fn walk_groups(
     connection: &Connection,
     queue_id: u64,
-    request: &ReceiveRequest,
-    limit: u32,
     after: Option<&str>,
-) -> rusqlite::Result<Vec<Candidate>> {
+    mut visit: impl FnMut(&str) -> rusqlite::Result<bool>,
+) -> rusqlite::Result<GroupWalk> {
     let mut next_group = connection.prepare_cached(
         "SELECT MIN(group_id) FROM messages
          WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id > ?2",
     )?;
-    let head_sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages
-         WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id = ?2
-           AND visible_at <= ?3 AND sent_at >= ?4
-         ORDER BY seq LIMIT 1"
-    );
-    let mut head = connection.prepare_cached(&head_sql)?;
     let start = after.unwrap_or("").to_owned();
     let mut cursor = start.clone();
     let mut wrapped = after.is_none();
-    let mut picked = Vec::new();
-    for _ in 0..FAIR_GROUPS_PROBED_MAX {
-        if picked.len() as u32 >= limit {
-            break;
-        }
+    let mut last_group = None;
+    for _ in 0..GROUPS_PROBED_MAX {
         let group: Option<String> =
             next_group.query_row(params![as_i64(queue_id), cursor], |row| row.get(0))?;
         let group = match group {
@@ -246,6 +243,48 @@ fn fair_heads(
                 continue;
             }
         };
+        let go_on = visit(&group)?;
+        last_group = Some(group.clone());
+        cursor = group;
+        if !go_on {
+            return Ok(GroupWalk {
+                last_group,
+                complete: true,
+            });
+        }
+    }
+    let complete = {
+        // Out of budget: complete only if no group is left unvisited in this rotation.
+        let remaining: Option<String> =
+            next_group.query_row(params![as_i64(queue_id), cursor], |row| row.get(0))?;
+        match remaining {
+            Some(group) => wrapped && !start.is_empty() && group > start,
+            None => wrapped,
+        }
+    };
+    Ok(GroupWalk {
+        last_group,
+        complete,
+    })
+}
+
+/// Fair queues: the oldest visible message of each of up to `limit` groups, in rotation.
+fn fair_heads(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
+    limit: u32,
+    after: Option<&str>,
+) -> rusqlite::Result<(Vec<Candidate>, GroupWalk)> {
+    let head_sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id = ?2
+           AND visible_at <= ?3 AND sent_at >= ?4
+         ORDER BY seq LIMIT 1"
+    );
+    let mut head = connection.prepare_cached(&head_sql)?;
+    let mut picked = Vec::new();
+    let walk = walk_groups(connection, queue_id, after, |group| {
         let found = head
             .query_row(
                 params![
@@ -258,37 +297,59 @@ fn fair_heads(
             )
             .optional()?;
         picked.extend(found);
-        cursor = group;
-    }
-    Ok(picked)
+        Ok((picked.len() as u32) < limit)
+    })?;
+    Ok((picked, walk))
 }
 
-fn ordered_candidates(
+/// FIFO: from each group in rotation, the run of messages from its head (its oldest retained
+/// message) that are visible. A group whose head is hidden — in flight or delayed — is blocked,
+/// which is what keeps a group in order while one of its messages is being processed.
+fn fifo_runs(
     connection: &Connection,
     queue_id: u64,
     request: &ReceiveRequest,
-    order: &DeliveryOrder,
+    limit: u32,
+    after: Option<&str>,
+) -> rusqlite::Result<(Vec<Candidate>, GroupWalk)> {
+    let run_sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, visible_at FROM messages
+         WHERE queue_id = ?1 AND group_id IS NOT NULL AND group_id = ?2 AND sent_at >= ?3
+         ORDER BY seq LIMIT ?4"
+    );
+    let mut run = connection.prepare_cached(&run_sql)?;
+    let mut picked: Vec<Candidate> = Vec::new();
+    let walk = walk_groups(connection, queue_id, after, |group| {
+        let wanted = limit.saturating_sub(picked.len() as u32);
+        let mut rows = run.query(params![
+            as_i64(queue_id),
+            group,
+            as_i64(request.retained_since),
+            wanted
+        ])?;
+        while let Some(row) = rows.next()? {
+            let visible_at = as_u64(row.get(MESSAGE_COLUMN_COUNT)?);
+            if visible_at > request.now {
+                break;
+            }
+            picked.push(candidate_from_row(row, queue_id, request.now)?);
+        }
+        Ok((picked.len() as u32) < limit)
+    })?;
+    Ok((picked, walk))
+}
+
+fn oldest_visible(
+    connection: &Connection,
+    queue_id: u64,
+    request: &ReceiveRequest,
     limit: u32,
 ) -> rusqlite::Result<Vec<Candidate>> {
-    // FIFO: a message is a candidate only if no earlier message of its group is hidden, which
-    // is what keeps a group in order and blocked while one of its messages is in flight.
-    let sql = match order {
-        DeliveryOrder::BestEffort | DeliveryOrder::FairByGroup { .. } => format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-             WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
-             ORDER BY visible_at, seq LIMIT ?4"
-        ),
-        DeliveryOrder::FifoByGroup => format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages AS m
-             WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
-               AND NOT EXISTS (
-                   SELECT 1 FROM messages AS earlier
-                   WHERE earlier.queue_id = ?1 AND earlier.group_id = m.group_id
-                     AND earlier.seq < m.seq AND earlier.visible_at > ?2
-                     AND earlier.sent_at >= ?3)
-             ORDER BY seq LIMIT ?4"
-        ),
-    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE queue_id = ?1 AND visible_at <= ?2 AND sent_at >= ?3
+         ORDER BY visible_at, seq LIMIT ?4"
+    );
     let now = request.now;
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(
@@ -303,6 +364,22 @@ fn ordered_candidates(
     rows.collect()
 }
 
+/// What the group walks of one receive have covered.
+#[derive(Default)]
+struct GroupProgress {
+    last_group: Option<String>,
+    complete: bool,
+}
+
+impl GroupProgress {
+    fn record(&mut self, walk: GroupWalk) {
+        if walk.last_group.is_some() {
+            self.last_group = walk.last_group;
+        }
+        self.complete = walk.complete;
+    }
+}
+
 pub fn receive(
     connection: &Connection,
     queue_id: u64,
@@ -314,6 +391,10 @@ pub fn receive(
         return Ok(retried);
     }
     let mut outcome = ReceiveOutcome::default();
+    let mut progress = GroupProgress {
+        complete: true,
+        ..GroupProgress::default()
+    };
     for _ in 0..RECEIVE_ROUNDS_MAX {
         let wanted = request
             .max_messages
@@ -321,13 +402,7 @@ pub fn receive(
         if wanted == 0 {
             break;
         }
-        let found = candidates(
-            connection,
-            queue_id,
-            request,
-            wanted,
-            &mut outcome.last_group,
-        )?;
+        let found = candidates(connection, queue_id, request, wanted, &mut progress)?;
         if found.is_empty() {
             break;
         }
@@ -355,6 +430,8 @@ pub fn receive(
             break;
         }
     }
+    outcome.last_group = progress.last_group;
+    outcome.groups_left_unprobed = !progress.complete;
     if let Some(attempt) = &request.attempt {
         record_attempt(connection, queue_id, attempt, &outcome.messages)?;
     }

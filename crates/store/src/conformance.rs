@@ -30,6 +30,7 @@ pub async fn run_all(store: &dyn Store) {
     retried_receive_attempts_return_the_same_receives(store).await;
     dead_letters_move_back_to_their_source_or_elsewhere(store).await;
     fair_queues_serve_quiet_tenants_past_a_noisy_backlog(store).await;
+    fifo_walks_many_groups_in_rotation(store).await;
 }
 
 fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
@@ -41,7 +42,7 @@ fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
 
 fn fifo_at(now: Millis, max_messages: u32, hide_millis: Millis) -> ReceiveRequest {
     ReceiveRequest {
-        order: DeliveryOrder::FifoByGroup,
+        order: DeliveryOrder::FifoByGroup { after_group: None },
         ..receive_at(now, max_messages, hide_millis)
     }
 }
@@ -63,27 +64,43 @@ async fn fifo_groups_stay_in_order_and_block_while_in_flight(store: &dyn Store) 
     ];
     store.send(queue.id, batch).await.unwrap();
     let first = take(store, queue.id, fifo_at(T0, 2, 1_000)).await;
-    assert_eq!(bodies(&first), ["a1", "b1"]);
+    assert_eq!(
+        bodies(&first),
+        ["a1", "a2"],
+        "a group's messages come together, in order"
+    );
     assert_eq!(first[0].group_id.as_deref(), Some("a"));
+    let second = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
+    assert_eq!(
+        bodies(&second),
+        ["b1"],
+        "a3 waits behind a1 and a2, which are in flight"
+    );
     let blocked = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
     assert!(
         blocked.is_empty(),
-        "groups a and b are in flight: {:?}",
+        "every group is blocked: {:?}",
         bodies(&blocked)
     );
     store
         .delete_messages(queue.id, vec![first[0].receipt])
         .await
         .unwrap();
-    let next = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
-    assert_eq!(
-        bodies(&next),
-        ["a2", "a3"],
-        "group a resumes in order, b stays blocked"
-    );
-    // When a2 and a3 become visible again they come back in order, before nothing newer.
+    let still = take(store, queue.id, fifo_at(T0, 10, 1_000)).await;
+    assert!(still.is_empty(), "a3 stays behind a2: {:?}", bodies(&still));
+    // When the hidden messages come back, each group resumes in order where it stopped.
     let again = take(store, queue.id, fifo_at(T0 + 1_000, 10, 1_000)).await;
-    assert_eq!(bodies(&again), ["b1", "a2", "a3"]);
+    let mut by_group: Vec<(&str, &str)> = again
+        .iter()
+        .map(|message| {
+            (
+                message.group_id.as_deref().unwrap_or(""),
+                message.body.as_str(),
+            )
+        })
+        .collect();
+    by_group.sort_by_key(|(group, _)| *group);
+    assert_eq!(by_group, [("a", "a2"), ("a", "a3"), ("b", "b1")]);
 }
 
 fn deduplicated(body: &str, id: &str, sent_at: Millis) -> NewMessage {
@@ -656,5 +673,43 @@ async fn fair_queues_serve_quiet_tenants_past_a_noisy_backlog(store: &dyn Store)
         bodies(&third.messages),
         ["noisy-1", "noisy-2", "noisy-3"],
         "then oldest first"
+    );
+}
+
+async fn fifo_walks_many_groups_in_rotation(store: &dyn Store) {
+    let queue = queue(store, "conformance-many-groups").await;
+    // 299 groups whose heads are delayed (blocked), and one receivable group at the end.
+    let mut batch: Vec<NewMessage> = (0..299)
+        .map(|index| NewMessage {
+            visible_at: T0 + 1_000_000,
+            ..grouped(&format!("blocked-{index}"), &format!("g{index:03}"), T0)
+        })
+        .collect();
+    batch.push(grouped("ready", "g299", T0));
+    store.send(queue.id, batch).await.unwrap();
+    let mut after_group = None;
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        let request = ReceiveRequest {
+            order: DeliveryOrder::FifoByGroup {
+                after_group: after_group.clone(),
+            },
+            ..receive_at(T0, 10, 1_000)
+        };
+        let outcome = store.receive(queue.id, request).await.unwrap();
+        after_group = outcome.last_group.clone();
+        received = outcome.messages;
+        if !received.is_empty() {
+            break;
+        }
+        assert!(
+            outcome.groups_left_unprobed,
+            "an empty result must say whether groups were left unprobed"
+        );
+    }
+    assert_eq!(
+        bodies(&received),
+        ["ready"],
+        "the rotation reaches every group"
     );
 }

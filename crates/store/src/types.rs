@@ -75,8 +75,8 @@ pub enum DeliveryOrder {
     /// backlog then delays other tenants by one message each, not by its whole length.
     FairByGroup { after_group: Option<String> },
     /// FIFO: a group is delivered in sequence order and is blocked while any earlier message of
-    /// it is hidden (in flight or delayed).
-    FifoByGroup,
+    /// it is hidden (in flight or delayed). Groups are visited in rotation after `after_group`.
+    FifoByGroup { after_group: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +108,11 @@ pub struct ReceiveRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReceiveOutcome {
     pub messages: Vec<ReceivedMessage>,
-    /// With [`DeliveryOrder::FairByGroup`]: where the next receive's rotation continues.
+    /// With group orders: where the next receive's rotation continues.
     pub last_group: Option<String>,
+    /// The store stopped probing groups before looking at all of them (a cost bound); an empty
+    /// result then does not mean nothing is receivable, so a long poll should look again.
+    pub groups_left_unprobed: bool,
     /// Messages moved to the dead-letter target instead of being delivered.
     pub moved_to_dead_letter: u64,
 }
