@@ -88,7 +88,8 @@ pub struct Connection {
 impl Connection {
     /// Opens the connection now, so a wrong endpoint fails before the run starts.
     pub async fn open(endpoint: Arc<Endpoint>) -> Result<Connection> {
-        let signer = Signer::new(endpoint.credentials.clone());
+        let host = endpoint.host.to_str().expect("the host came from a str");
+        let signer = Signer::new(endpoint.credentials.clone(), host);
         let mut connection = Connection {
             endpoint,
             sender: None,
@@ -122,7 +123,7 @@ impl Connection {
     }
 
     fn request(&mut self, action: Action, body: Bytes) -> Request<Full<Bytes>> {
-        let (amz_date, authorization) = self.signer.headers(&body);
+        let (amz_date, authorization) = self.signer.headers(action.target_str(), &body);
         Request::builder()
             .method(Method::POST)
             .uri("/")

@@ -29,6 +29,11 @@ pub const MESSAGES_MAX: u64 = 100_000_000;
 pub const DRAIN_S_MAX: u64 = 300;
 /// SQS's longest long poll.
 pub const WAIT_TIME_S_MAX: u32 = 20;
+pub const GROUPS_DEFAULT: u32 = 64;
+pub const GROUPS_MAX: u32 = 100_000;
+/// Paced runs: from one message a second to a million.
+pub const RATE_MIN: f64 = 1.0;
+pub const RATE_MAX: f64 = 1_000_000.0;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,13 +74,28 @@ pub enum Mode {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// A do-nothing SQS endpoint for measuring the harness itself: answers every
+    /// SendMessageBatch with one success entry per request entry, stores nothing.
+    NullServer {
+        /// Where to listen; port 0 picks a free one (printed as `listening on http://ADDR`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Seconds to serve before exiting by itself.
+        #[arg(long = "duration", default_value_t = 3600)]
+        duration_s: u64,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct CommonArgs {
     /// The only address loadgen connects to (http:// only).
+    /// `http://HOST:PORT` for an SQS endpoint (AWS JSON 1.0), `nats://HOST:PORT` for NATS
+    /// JetStream, `amqp://USER:PASS@HOST:PORT/%2f` for RabbitMQ (a quorum queue).
     #[arg(long, default_value = "http://127.0.0.1:9324")]
     pub endpoint: String,
+    /// A name for the target, copied into the report's `label` (e.g. `tern`, `moto`).
+    #[arg(long)]
+    pub label: Option<String>,
     /// Queue to use (created if missing); default: a fresh `loadgen-<run id>`.
     #[arg(long)]
     pub queue: Option<String>,
@@ -85,9 +105,23 @@ pub struct CommonArgs {
     /// DeleteQueue after the run.
     #[arg(long)]
     pub delete_queue: bool,
-    /// Messages per SendMessageBatch.
+    /// Messages per SendMessageBatch (SQS); publishes in flight before awaiting their acks or
+    /// confirms (NATS, RabbitMQ).
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
+    /// A FIFO queue (SQS: `NAME.fifo` with MessageGroupId and MessageDeduplicationId; NATS and
+    /// RabbitMQ: one stream subject or quorum queue per consumer, groups spread over them), and
+    /// out-of-order receipts within a group counted as faults.
+    #[arg(long)]
+    pub fifo: bool,
+    /// Message groups (with --fifo): each producer owns groups p, p + P, p + 2P, … and sends to
+    /// them round robin. At least --producers (or --connections).
+    #[arg(long, default_value_t = GROUPS_DEFAULT)]
+    pub groups: u32,
+    /// Paced, open-loop sending: this many messages per second in total, on a fixed schedule
+    /// whatever the replies; latency counts from the scheduled time. 0: as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
     /// Bytes per message body (at least the 52-byte sequence header).
     #[arg(long, default_value_t = 100)]
     pub size: usize,
@@ -103,6 +137,9 @@ pub struct CommonArgs {
     /// Access key id named in the Authorization header's credential scope.
     #[arg(long, default_value = "test")]
     pub access_key_id: String,
+    /// Secret access key requests are signed with (SigV4).
+    #[arg(long, default_value = "test")]
+    pub secret_access_key: String,
     /// Region named in the Authorization header's credential scope.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
@@ -112,6 +149,12 @@ pub struct CommonArgs {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub endpoint: String,
+    pub kind: Kind,
+    pub label: Option<String>,
+    pub fifo: bool,
+    pub groups: u32,
+    /// Messages per second in total; `None`: unpaced.
+    pub rate: Option<f64>,
     pub queue: Option<String>,
     pub purge: bool,
     pub delete_queue: bool,
@@ -147,6 +190,15 @@ impl Settings {
             (1..=DURATION_S_MAX).contains(&duration_s),
             "--duration must be 1..={DURATION_S_MAX} s"
         );
+        let kind = Kind::of_endpoint(&args.endpoint)?;
+        ensure!(
+            (1..=GROUPS_MAX).contains(&args.groups),
+            "--groups must be 1..={GROUPS_MAX}"
+        );
+        ensure!(
+            args.rate == 0.0 || (RATE_MIN..=RATE_MAX).contains(&args.rate),
+            "--rate must be 0 (unpaced) or {RATE_MIN}..={RATE_MAX} messages per second"
+        );
         let messages = args.messages.unwrap_or(MESSAGES_MAX);
         ensure!(
             (1..=MESSAGES_MAX).contains(&messages),
@@ -154,6 +206,11 @@ impl Settings {
         );
         Ok(Settings {
             endpoint: args.endpoint,
+            kind,
+            label: args.label,
+            fifo: args.fifo,
+            groups: args.groups,
+            rate: (args.rate > 0.0).then_some(args.rate),
             queue: args.queue,
             purge: args.purge,
             delete_queue: args.delete_queue,
@@ -164,10 +221,43 @@ impl Settings {
             threads: args.threads,
             credentials: Credentials {
                 access_key_id: args.access_key_id,
+                secret_access_key: args.secret_access_key,
                 region: args.region,
                 service: "sqs".to_owned(),
             },
         })
+    }
+}
+
+/// Which protocol a run speaks, from the endpoint's scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqs,
+    Nats,
+    Rabbitmq,
+}
+
+impl Kind {
+    pub fn of_endpoint(endpoint: &str) -> Result<Kind> {
+        let scheme = endpoint.split_once("://").map_or("", |(scheme, _)| scheme);
+        Ok(match scheme {
+            "http" => Kind::Sqs,
+            "nats" => Kind::Nats,
+            "amqp" => Kind::Rabbitmq,
+            _ => anyhow::bail!(
+                "endpoint {endpoint:?}: expected http:// (SQS), nats:// (NATS JetStream) or \
+                 amqp:// (RabbitMQ)"
+            ),
+        })
+    }
+
+    /// The report's `peer` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sqs => "sqs",
+            Kind::Nats => "nats-jetstream",
+            Kind::Rabbitmq => "rabbitmq-quorum",
+        }
     }
 }
 
@@ -183,7 +273,9 @@ mod tests {
 
     fn parse(line: &str) -> Result<Settings> {
         let cli = Cli::try_parse_from(line.split_whitespace())?;
-        let (Mode::Send { common, .. } | Mode::E2e { common, .. }) = cli.mode;
+        let (Mode::Send { common, .. } | Mode::E2e { common, .. }) = cli.mode else {
+            anyhow::bail!("not a load mode");
+        };
         Settings::from_args(common)
     }
 
@@ -195,6 +287,22 @@ mod tests {
         assert_eq!(settings.time_limit, Duration::from_secs(10));
         assert_eq!(settings.messages, MESSAGES_MAX);
         assert_eq!(settings.threads, 1);
+        assert_eq!(settings.kind, Kind::Sqs);
+        assert_eq!(settings.rate, None);
+        assert!(!settings.fifo);
+    }
+
+    #[test]
+    fn the_endpoint_scheme_picks_the_protocol() {
+        let kind = |line: &str| parse(line).unwrap().kind;
+        assert_eq!(
+            kind("loadgen send --endpoint nats://127.0.0.1:4222"),
+            Kind::Nats
+        );
+        assert_eq!(
+            kind("loadgen send --endpoint amqp://guest:guest@127.0.0.1:5672/%2f"),
+            Kind::Rabbitmq
+        );
     }
 
     #[test]
@@ -221,9 +329,15 @@ mod tests {
             "loadgen send --messages 0",
             "loadgen send --messages 100000001",
             "loadgen send --threads 0",
+            "loadgen send --groups 0",
+            "loadgen send --rate 0.5",
+            "loadgen send --rate 2000000",
+            "loadgen send --endpoint https://127.0.0.1:9324",
+            "loadgen send --endpoint redis://127.0.0.1:6379",
         ] {
             assert!(parse(line).is_err(), "{line} was accepted");
         }
         assert!(parse("loadgen send --size 52 --batch 1").is_ok());
+        assert!(parse("loadgen e2e --fifo --groups 1000 --rate 5000").is_ok());
     }
 }

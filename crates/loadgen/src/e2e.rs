@@ -10,15 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use bytes::Bytes;
 
-use crate::client::{Connection, RETRY_PAUSE};
+use crate::client::RETRY_PAUSE;
 use crate::config::{CONSUMERS_MAX, DRAIN_S_MAX, PRODUCERS_MAX, WAIT_TIME_S_MAX, check_count};
-use crate::payload::{self, Stamp};
+use crate::payload::Stamp;
+use crate::peers::{Consumer, RECEIVE_MAX, Target};
 use crate::run::{Run, log_error, unix_now_ns};
-use crate::send::{Budget, produce, round_ms};
+use crate::send::{round_ms, start_producers};
 use crate::stats::{Bitset, Counts, Latency, Receipt, Report, Tracker, rate};
-use crate::wire::{self, Action, BatchReply, DeleteBatchWriter, ErrorReply, ReceiveReply};
 
 /// How often the drain checks whether everything has arrived.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
@@ -52,76 +51,41 @@ pub struct Consumed {
     pub latency: Latency,
 }
 
-/// Receives, records and deletes until `stop` is set.
-pub async fn consume(
-    mut connection: Connection,
-    run: Arc<Run>,
-    wait_time_s: u32,
+/// Receives, records and acknowledges until `stop` is set.
+pub async fn consume<C: Consumer>(
+    mut consumer: C,
     tracker: Arc<Mutex<Tracker>>,
     stop: Arc<AtomicBool>,
 ) -> Consumed {
-    let receive = wire::receive_body(&run.queue_url, wait_time_s);
-    let mut deletes = DeleteBatchWriter::new(&run.queue_url);
-    let mut stamps: Vec<Option<Stamp>> = Vec::with_capacity(wire::BATCH_ENTRIES_MAX);
+    let mut stamps: Vec<Option<Stamp>> = Vec::with_capacity(RECEIVE_MAX);
     let mut consumed = Consumed {
         counts: Counts::default(),
         latency: Latency::new(),
     };
     while !stop.load(Ordering::Relaxed) {
-        let Some(body) = receive_once(&mut connection, receive.clone()).await else {
+        stamps.clear();
+        if let Err(error) = consumer.receive(&mut stamps).await {
+            log_error(format_args!("{error:#}"));
             consumed.counts.receive_errors += 1;
             tokio::time::sleep(RETRY_PAUSE).await;
             continue;
-        };
-        let received_unix_ns = unix_now_ns();
-        let received_at = Instant::now();
-        let reply: ReceiveReply = match serde_json::from_slice(&body) {
-            Ok(reply) => reply,
-            Err(error) => {
-                log_error(format_args!("ReceiveMessage reply: {error}"));
-                consumed.counts.receive_errors += 1;
-                continue;
-            }
-        };
-        // A server that returns more than asked for still gets every message deleted.
-        for chunk in reply.messages.chunks(wire::BATCH_ENTRIES_MAX) {
-            stamps.clear();
-            deletes.clear();
-            for message in chunk {
-                stamps.push(payload::decode_header(message.body.as_bytes()));
-                deletes.push(&message.receipt_handle);
-            }
-            record(
-                &tracker,
-                &stamps,
-                received_at,
-                received_unix_ns,
-                &mut consumed.latency,
-            );
-            let failed = delete(&mut connection, deletes.body(), chunk.len()).await;
-            consumed.counts.delete_errors += failed;
         }
+        if stamps.is_empty() {
+            continue;
+        }
+        let received_unix_ns = unix_now_ns();
+        // Recorded before they are acknowledged: a FIFO group stays locked until then, so the
+        // tracker sees the order the target handed messages out in.
+        record(
+            &tracker,
+            &stamps,
+            Instant::now(),
+            received_unix_ns,
+            &mut consumed.latency,
+        );
+        consumed.counts.delete_errors += consumer.ack().await;
     }
     consumed
-}
-
-/// One `ReceiveMessage`; the reply body, or `None` (logged) if it failed.
-async fn receive_once(connection: &mut Connection, body: Bytes) -> Option<Bytes> {
-    match connection.call(Action::ReceiveMessage, body).await {
-        Ok(reply) if reply.status.is_success() => Some(reply.body),
-        Ok(reply) => {
-            log_error(format_args!(
-                "ReceiveMessage: {} {}",
-                reply.status,
-                ErrorReply::describe(&reply.body)
-            ));
-            None
-        }
-        Err(error) => {
-            log_error(format_args!("{error:#}"));
-            None
-        }
-    }
 }
 
 /// Records a received batch in the shared tracker (one lock per batch) and the first receipts'
@@ -144,85 +108,33 @@ fn record(
     }
 }
 
-/// Deletes a batch; returns how many entries failed.
-async fn delete(connection: &mut Connection, body: Bytes, entries: usize) -> u64 {
-    let reply = match connection.call(Action::DeleteMessageBatch, body).await {
-        Ok(reply) if reply.status.is_success() => reply,
-        Ok(reply) => {
-            log_error(format_args!(
-                "DeleteMessageBatch: {} {}",
-                reply.status,
-                ErrorReply::describe(&reply.body)
-            ));
-            return entries as u64;
-        }
-        Err(error) => {
-            log_error(format_args!("{error:#}"));
-            return entries as u64;
-        }
-    };
-    match serde_json::from_slice::<BatchReply>(&reply.body) {
-        Ok(reply) => {
-            if let Some(failure) = reply.failed.first() {
-                log_error(format_args!(
-                    "DeleteMessageBatch: {} entries failed, e.g. {}",
-                    reply.failed.len(),
-                    failure.code
-                ));
-            }
-            reply.failed.len() as u64
-        }
-        Err(error) => {
-            log_error(format_args!("DeleteMessageBatch reply: {error}"));
-            entries as u64
-        }
-    }
-}
-
 /// `loadgen e2e`.
-pub async fn run_e2e(run: Arc<Run>, options: E2eOptions) -> Result<Report> {
+pub async fn run_e2e<T: Target>(target: &T, run: Arc<Run>, options: E2eOptions) -> Result<Report> {
     options.check()?;
-    let producer_connections = run.connections(options.producers).await?;
-    let consumer_connections = run.connections(options.consumers).await?;
-    let tracker = Arc::new(Mutex::new(Tracker::new(run.run_id, options.producers)));
+    let mut opened = Vec::with_capacity(options.consumers);
+    for index in 0..options.consumers {
+        opened.push(target.consumer(index as u32, options.wait_time_s).await?);
+    }
+    let tracker = Arc::new(Mutex::new(Tracker::new(
+        run.run_id,
+        options.producers,
+        run.groups,
+    )));
     let stop = Arc::new(AtomicBool::new(false));
-    let budget = Arc::new(Budget::new(run.settings.messages));
-
-    let start = Instant::now();
-    let deadline = start + run.settings.time_limit;
-    let consumers: Vec<_> = consumer_connections
+    let consumers: Vec<_> = opened
         .into_iter()
-        .map(|connection| {
-            let consumer = consume(
-                connection,
-                run.clone(),
-                options.wait_time_s,
-                tracker.clone(),
-                stop.clone(),
-            );
-            tokio::spawn(consumer)
-        })
+        .map(|consumer| tokio::spawn(consume(consumer, tracker.clone(), stop.clone())))
         .collect();
-    let producers: Vec<_> = producer_connections
-        .into_iter()
-        .zip(0u32..)
-        .map(|(connection, producer)| {
-            tokio::spawn(produce(
-                connection,
-                run.clone(),
-                producer,
-                budget.clone(),
-                deadline,
-            ))
-        })
-        .collect();
+    let (start, producers) = start_producers(target, &run, options.producers).await?;
 
     let mut counts = Counts::default();
     let mut acked = Vec::with_capacity(options.producers);
+    let mut behind = Duration::ZERO;
     for producer in producers {
         let produced = producer.await?;
         counts += produced.counts;
         acked.push(produced.acked);
+        behind = behind.max(produced.behind);
     }
     let sending_ended = Instant::now();
     drain(&tracker, &acked, sending_ended + options.drain).await;
@@ -236,24 +148,24 @@ pub async fn run_e2e(run: Arc<Run>, options: E2eOptions) -> Result<Report> {
     }
 
     let tracker = tracker.lock().expect("every consumer has ended");
-    let duration_s = (sending_ended - start).as_secs_f64();
-    let receiving_s = tracker
-        .last_first_receipt
-        .map_or(0.0, |at| at.saturating_duration_since(start).as_secs_f64());
+    let duration_s = (sending_ended - start.at).as_secs_f64();
+    let receiving_s = tracker.last_first_receipt.map_or(0.0, |at| {
+        at.saturating_duration_since(start.at).as_secs_f64()
+    });
     let latency = latency.summary();
     Ok(Report {
         mode: "e2e",
-        endpoint: run.endpoint.url.clone(),
-        queue: run.queue_name.clone(),
         connections: options.producers + options.consumers,
         producers: Some(options.producers),
         consumers: Some(options.consumers),
-        batch: run.settings.batch,
-        size: run.settings.size,
         duration_s: round_ms(duration_s),
         sent: counts.sent,
         msgs_per_s: rate(counts.sent, duration_s),
         send_errors: counts.send_errors,
+        behind_ms: run
+            .settings
+            .rate
+            .map(|_| round_ms(behind.as_secs_f64() * 1000.0)),
         received: Some(tracker.distinct),
         received_per_s: Some(rate(tracker.distinct, receiving_s)),
         receive_errors: Some(counts.receive_errors),
@@ -267,6 +179,7 @@ pub async fn run_e2e(run: Arc<Run>, options: E2eOptions) -> Result<Report> {
         out_of_order: Some(tracker.out_of_order),
         foreign: Some(tracker.foreign),
         drain_s: Some(round_ms(drain_s)),
+        ..Report::for_run(&run, target.queue())
     })
 }
 

@@ -4,17 +4,24 @@
 //! ```text
 //! loadgen send --endpoint http://127.0.0.1:9324 --connections 16 --batch 10 --size 100 --duration 10
 //! loadgen e2e  --endpoint http://127.0.0.1:9324 --producers 4 --consumers 4 --duration 10
+//! loadgen e2e  --endpoint nats://127.0.0.1:4222 --fifo --groups 64 --rate 5000
+//! loadgen e2e  --endpoint amqp://guest:guest@127.0.0.1:5672/%2f
+//! loadgen null-server --listen 127.0.0.1:0
 //! ```
 //!
 //! A tour of the modules:
 //!
 //! - `config`: options, their limits (everything is bounded), validated settings.
-//! - `run`: what a run shares (endpoint, run id, queue); queue setup and teardown; the error log.
+//! - `run`: what a run shares (settings, run id, queue name, groups); the error log.
+//! - `peers`: the targets behind one small trait: `sqs` (any SQS JSON endpoint), `nats`
+//!   (JetStream), `rabbitmq` (a quorum queue).
 //! - `client`: one explicit HTTP/1.1 keep-alive connection per task, no pool.
-//! - `sign`: `X-Amz-Date` and `Authorization`; the signature is NOT yet real SigV4.
+//! - `sign`: SigV4 (`X-Amz-Date` and `Authorization`), with the signing key cached per day.
+//! - `groups`: how a FIFO run spreads messages over groups and groups over partitions.
+//! - `null_server`: `loadgen null-server`, a do-nothing SQS endpoint: the harness's ceiling.
 //! - `wire`: request bodies prebuilt or appended in place; replies parsed into borrowing structs.
 //! - `payload`: the fixed-width sequence header (run, producer, sequence, send time) in each body.
-//! - `send`: producers and the `send` mode.
+//! - `send`: producers, the pacing schedule (`--rate`) and the `send` mode.
 //! - `e2e`: consumers and the `e2e` mode (latency, lost, duplicates, out of order).
 //! - `stats`: bitsets, the shared receive tracker, latency histograms, the report.
 //!
@@ -24,7 +31,10 @@
 mod client;
 mod config;
 mod e2e;
+mod groups;
+mod null_server;
 mod payload;
+mod peers;
 mod run;
 mod send;
 mod sign;
@@ -38,17 +48,22 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::config::{Cli, Mode, Settings};
+use crate::config::{Cli, Kind, Mode, Settings};
 use crate::e2e::E2eOptions;
+use crate::peers::Target;
+use crate::peers::nats::NatsTarget;
+use crate::peers::rabbitmq::RabbitmqTarget;
+use crate::peers::sqs::SqsTarget;
 use crate::run::Run;
 use crate::stats::Report;
 
 fn main() -> ExitCode {
     match run_cli(Cli::parse()) {
-        Ok(report) => {
+        Ok(Some(report)) => {
             println!("{report}");
             ExitCode::SUCCESS
         }
+        Ok(None) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("loadgen: {error:#}");
             ExitCode::FAILURE
@@ -57,8 +72,8 @@ fn main() -> ExitCode {
 }
 
 /// Runs the command line's plan; the report as its JSON line.
-fn run_cli(cli: Cli) -> Result<String> {
-    let (settings, mode) = match cli.mode {
+fn run_cli(cli: Cli) -> Result<Option<String>> {
+    let (settings, plan) = match cli.mode {
         Mode::Send {
             connections,
             common,
@@ -79,10 +94,15 @@ fn run_cli(cli: Cli) -> Result<String> {
             options.check()?;
             (Settings::from_args(common)?, Plan::E2e(options))
         }
+        Mode::NullServer { listen, duration_s } => {
+            null_server::check(duration_s)?;
+            runtime(1)?.block_on(null_server::serve(&listen, Duration::from_secs(duration_s)))?;
+            return Ok(None);
+        }
     };
     let runtime = runtime(settings.threads)?;
-    let report = runtime.block_on(execute(settings, mode))?;
-    Ok(serde_json::to_string(&report)?)
+    let report = runtime.block_on(execute(settings, plan))?;
+    Ok(Some(serde_json::to_string(&report)?))
 }
 
 enum Plan {
@@ -90,13 +110,58 @@ enum Plan {
     E2e(E2eOptions),
 }
 
+impl Plan {
+    fn producers(&self) -> usize {
+        match self {
+            Plan::Send { connections } => *connections,
+            Plan::E2e(options) => options.producers,
+        }
+    }
+
+    fn partitions(&self) -> usize {
+        match self {
+            Plan::Send { .. } => 1,
+            Plan::E2e(options) => options.consumers,
+        }
+    }
+}
+
 async fn execute(settings: Settings, plan: Plan) -> Result<Report> {
-    let run = Arc::new(Run::prepare(settings).await?);
-    let report = match plan {
-        Plan::Send { connections } => send::run_send(run.clone(), connections).await,
-        Plan::E2e(options) => e2e::run_e2e(run.clone(), options).await,
+    let kind = settings.kind;
+    let run = Arc::new(Run::new(settings, plan.producers())?);
+    // FIFO runs on NATS and RabbitMQ get one partition per consumer (see `groups`).
+    let partitions = if run.settings.fifo {
+        u32::try_from(plan.partitions())?
+    } else {
+        1
     };
-    run.finish().await;
+    match kind {
+        Kind::Sqs => drive(SqsTarget::prepare(run.clone()).await?, run, plan).await,
+        Kind::Nats => {
+            drive(
+                NatsTarget::prepare(run.clone(), partitions).await?,
+                run,
+                plan,
+            )
+            .await
+        }
+        Kind::Rabbitmq => {
+            drive(
+                RabbitmqTarget::prepare(run.clone(), partitions).await?,
+                run,
+                plan,
+            )
+            .await
+        }
+    }
+}
+
+async fn drive<T: Target>(target: T, run: Arc<Run>, plan: Plan) -> Result<Report> {
+    let report = match plan {
+        Plan::Send { connections } => send::run_send(&target, run, connections).await,
+        Plan::E2e(options) => e2e::run_e2e(&target, run, options).await,
+    };
+    target.finish().await;
     report
 }
 

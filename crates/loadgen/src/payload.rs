@@ -72,7 +72,7 @@ pub fn body(stamp: &Stamp, size: usize) -> Vec<u8> {
 
 /// Writes `value` as lowercase hex, zero-padded to fill `out` exactly (the high bits that do not
 /// fit are dropped; callers size `out` for the field's type).
-fn write_hex(out: &mut [u8], mut value: u64) {
+pub fn write_hex(out: &mut [u8], mut value: u64) {
     for byte in out.iter_mut().rev() {
         *byte = HEX_DIGITS[(value & 0xf) as usize];
         value >>= 4;

@@ -1,102 +1,50 @@
-//! Before and after a run: create (or find) the queue, optionally purge it, optionally delete it.
-//! Also the bounded error log every task reports to.
+//! What every task of a run shares, whatever the target; the bounded error log; the clock.
 
 use std::fmt::Display;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::client::{Connection, Endpoint};
 use crate::config::Settings;
-use crate::wire::{self, Action, CreateQueueReply, ErrorReply};
+use crate::groups::Groups;
 
-/// What every task of a run shares.
 pub struct Run {
     pub settings: Settings,
-    pub endpoint: Arc<Endpoint>,
     /// Stamped into every body, so leftovers of other runs are told apart.
     pub run_id: u32,
-    pub queue_name: String,
-    pub queue_url: Arc<str>,
+    /// The queue (or stream) name: `--queue`, or `loadgen-<run id>` (`.fifo` added for SQS FIFO
+    /// queues by the SQS target).
+    pub name: String,
+    /// FIFO runs: how messages are spread over groups.
+    pub groups: Option<Groups>,
 }
 
 impl Run {
-    /// Resolves the endpoint and creates the queue (CreateQueue returns the URL of an existing
-    /// queue of that name), purging it if asked.
-    pub async fn prepare(settings: Settings) -> Result<Run> {
-        let endpoint =
-            Arc::new(Endpoint::resolve(&settings.endpoint, settings.credentials.clone()).await?);
+    /// A run with `producers` sending tasks.
+    pub fn new(settings: Settings, producers: usize) -> Result<Run> {
         let run_id = uuid::Uuid::new_v4().as_u128() as u32;
-        let queue_name = match &settings.queue {
+        let name = match &settings.queue {
             Some(name) => name.clone(),
             None => format!("loadgen-{run_id:08x}"),
         };
-        let mut connection = Connection::open(endpoint.clone())
-            .await
-            .with_context(|| format!("cannot reach {}", endpoint.url))?;
-        let reply = connection
-            .call(Action::CreateQueue, wire::queue_name_body(&queue_name))
-            .await?;
-        if !reply.status.is_success() {
-            bail!(
-                "CreateQueue {queue_name}: {} {}",
-                reply.status,
-                ErrorReply::describe(&reply.body)
-            );
-        }
-        let created: CreateQueueReply =
-            serde_json::from_slice(&reply.body).context("CreateQueue reply has no QueueUrl")?;
-        if settings.purge {
-            let reply = connection
-                .call(Action::PurgeQueue, wire::queue_url_body(&created.queue_url))
-                .await?;
-            if !reply.status.is_success() {
-                // AWS allows one purge a minute; a refused purge should not stop the run.
-                log_error(format_args!(
-                    "PurgeQueue: {} {}",
-                    reply.status,
-                    ErrorReply::describe(&reply.body)
-                ));
-            }
-        }
+        let groups = if settings.fifo {
+            Some(Groups::new(u32::try_from(producers)?, settings.groups)?)
+        } else {
+            None
+        };
         Ok(Run {
             settings,
-            endpoint,
             run_id,
-            queue_name,
-            queue_url: created.queue_url.into(),
+            name,
+            groups,
         })
     }
 
-    /// Deletes the queue if asked to; failures are logged, not fatal (the figures are in).
-    pub async fn finish(&self) {
-        if !self.settings.delete_queue {
-            return;
-        }
-        let result = async {
-            let mut connection = Connection::open(self.endpoint.clone()).await?;
-            let reply = connection
-                .call(Action::DeleteQueue, wire::queue_url_body(&self.queue_url))
-                .await?;
-            if !reply.status.is_success() {
-                bail!("{} {}", reply.status, ErrorReply::describe(&reply.body));
-            }
-            Ok(())
-        };
-        if let Err(error) = result.await {
-            log_error(format_args!("DeleteQueue {}: {error:#}", self.queue_name));
-        }
-    }
-
-    /// Opens `count` connections up front, so connecting is not part of the measured time.
-    pub async fn connections(&self, count: usize) -> Result<Vec<Connection>> {
-        let mut connections = Vec::with_capacity(count);
-        for _ in 0..count {
-            connections.push(Connection::open(self.endpoint.clone()).await?);
-        }
-        Ok(connections)
+    /// The group of a message (0 outside FIFO runs).
+    pub fn group_of(&self, producer: u32, sequence: u64) -> u32 {
+        self.groups
+            .map_or(0, |groups| groups.of(producer, sequence))
     }
 }
 

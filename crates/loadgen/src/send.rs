@@ -1,22 +1,23 @@
-//! Producers, and the `send` mode built from them alone.
+//! Producers, the pacing schedule, and the `send` mode built from producers alone.
 //!
-//! A producer owns one connection and sends `SendMessageBatch` requests back to back until the
-//! time limit passes or the run's message budget is spent. Its bodies come from one prebuilt
-//! template whose sequence headers are rewritten in place, so a request costs one header stamp
-//! per entry and one copy of the body.
+//! A producer sends batches back to back until the time limit passes or the run's message budget
+//! is spent. With `--rate` it is paced instead, open loop: batch `k` of producer `p` is due at a
+//! fixed time after the start (see `Schedule`), whatever the replies did. A producer that is
+//! behind its schedule sends at once, and its messages carry the *scheduled* time, so a server
+//! that stalls is charged for the whole delay (no coordinated omission).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::client::{Connection, RETRY_PAUSE};
+use crate::client::RETRY_PAUSE;
 use crate::config::{CONNECTIONS_MAX, check_count};
 use crate::payload::Stamp;
-use crate::run::{Run, log_error, unix_now_ns};
+use crate::peers::{Producer, Target};
+use crate::run::{Run, unix_now_ns};
 use crate::stats::{Bitset, Counts, Report, rate};
-use crate::wire::{Action, BatchReply, ErrorReply, SendBatchTemplate};
 
 /// The run's remaining message allowance, shared by its producers.
 pub struct Budget {
@@ -44,140 +45,178 @@ impl Budget {
     }
 }
 
-/// What a producer hands back: its counters and the sequence numbers the server acknowledged.
+/// When a paced producer's batches are due: `rate` messages per second in total, spread evenly
+/// over `producers` producers sending `batch` messages at a time, their turns interleaved.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+    first_ns: f64,
+    interval_ns: f64,
+}
+
+impl Schedule {
+    pub fn new(rate: f64, batch: usize, producers: usize, producer: usize) -> Schedule {
+        let batch_gap_ns = batch as f64 * 1e9 / rate; // between two batches of the whole run
+        Schedule {
+            first_ns: producer as f64 * batch_gap_ns,
+            interval_ns: producers as f64 * batch_gap_ns,
+        }
+    }
+
+    /// When batch `index` is due, after the run's start.
+    pub fn due(&self, index: u64) -> Duration {
+        Duration::from_nanos((self.first_ns + index as f64 * self.interval_ns).round() as u64)
+    }
+}
+
+/// The moment a run's sending starts, on both clocks (paced messages carry scheduled times).
+#[derive(Clone, Copy)]
+pub struct Start {
+    pub at: Instant,
+    pub unix_ns: u64,
+}
+
+impl Start {
+    pub fn now() -> Start {
+        Start {
+            at: Instant::now(),
+            unix_ns: unix_now_ns(),
+        }
+    }
+}
+
+/// What a producer hands back: its counters, the sequence numbers the target acknowledged, and
+/// (paced) how far behind its schedule it fell at worst.
 pub struct Produced {
     pub counts: Counts,
     pub acked: Bitset,
+    pub behind: Duration,
 }
 
-/// Sends until `deadline` or until `budget` is spent, as producer `producer` of `run`.
-pub async fn produce(
-    mut connection: Connection,
+/// Sends until `deadline` or until `budget` is spent, as producer `index` of `run`.
+pub async fn produce<P: Producer>(
+    mut producer: P,
     run: Arc<Run>,
-    producer: u32,
+    index: u32,
     budget: Arc<Budget>,
+    start: Start,
     deadline: Instant,
+    schedule: Option<Schedule>,
 ) -> Produced {
-    let settings = &run.settings;
-    let mut template = SendBatchTemplate::new(&run.queue_url, settings.batch, settings.size);
+    let batch = run.settings.batch;
     let mut produced = Produced {
         counts: Counts::default(),
         acked: Bitset::default(),
+        behind: Duration::ZERO,
     };
     let mut sequence = 0u64;
-    while Instant::now() < deadline {
-        let entries = budget.claim(settings.batch);
+    let mut batch_index = 0u64;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let sent_unix_ns = match &schedule {
+            Some(schedule) => {
+                let due = schedule.due(batch_index);
+                let due_at = start.at + due;
+                if due_at >= deadline {
+                    break;
+                }
+                if due_at > now {
+                    tokio::time::sleep_until(due_at.into()).await;
+                } else {
+                    produced.behind = produced.behind.max(now - due_at);
+                }
+                start.unix_ns + due.as_nanos() as u64
+            }
+            None => unix_now_ns(),
+        };
+        let entries = budget.claim(batch);
         if entries == 0 {
             break;
         }
-        if entries != template.entries() {
-            // Only the last, partial batch of a --messages run gets here.
-            template = SendBatchTemplate::new(&run.queue_url, entries, settings.size);
-        }
-        let body = template.stamp(&Stamp {
+        let first = Stamp {
             run_id: run.run_id,
-            producer,
+            producer: index,
             sequence,
-            sent_unix_ns: unix_now_ns(),
-        });
-        let result = connection.call(Action::SendMessageBatch, body).await;
-        let ok = match result {
-            Ok(reply) if reply.status.is_success() => {
-                record_reply(&reply.body, sequence, entries, &mut produced)
-            }
-            Ok(reply) => {
-                log_error(format_args!(
-                    "SendMessageBatch: {} {}",
-                    reply.status,
-                    ErrorReply::describe(&reply.body)
-                ));
-                false
-            }
-            Err(error) => {
-                log_error(format_args!("{error:#}"));
-                false
-            }
+            sent_unix_ns,
         };
-        if !ok {
-            produced.counts.send_errors += entries as u64;
+        let sent = producer.send(first, entries).await;
+        for entry in 0..entries {
+            if sent.acked & (1 << entry) != 0 && produced.acked.insert(sequence + entry as u64) {
+                produced.counts.sent += 1;
+            }
+        }
+        produced.counts.send_errors += sent.failed;
+        if sent.acked == 0 && sent.failed > 0 {
             tokio::time::sleep(RETRY_PAUSE).await;
         }
         sequence += entries as u64;
+        batch_index += 1;
     }
     produced
 }
 
-/// Counts a successful reply's entries; false if the reply could not be read at all.
-fn record_reply(body: &[u8], first_sequence: u64, entries: usize, produced: &mut Produced) -> bool {
-    let reply: BatchReply = match serde_json::from_slice(body) {
-        Ok(reply) => reply,
-        Err(error) => {
-            log_error(format_args!("SendMessageBatch reply: {error}"));
-            return false;
-        }
-    };
-    for entry in &reply.successful {
-        match entry.id.parse::<usize>() {
-            Ok(index) if index < entries => {
-                if produced.acked.insert(first_sequence + index as u64) {
-                    produced.counts.sent += 1;
-                }
-            }
-            _ => log_error(format_args!(
-                "SendMessageBatch: unknown entry id {:?}",
-                entry.id
-            )),
-        }
+/// Starts `count` producers of `target` (connections opened first, so connecting is not part of
+/// the measured time); when they started, and their tasks.
+pub async fn start_producers<T: Target>(
+    target: &T,
+    run: &Arc<Run>,
+    count: usize,
+) -> Result<(Start, Vec<tokio::task::JoinHandle<Produced>>)> {
+    let mut producers = Vec::with_capacity(count);
+    for index in 0..count {
+        producers.push(target.producer(index as u32).await?);
     }
-    if let Some(failure) = reply.failed.first() {
-        log_error(format_args!(
-            "SendMessageBatch: {} of {entries} entries failed, e.g. {}: {}",
-            reply.failed.len(),
-            failure.id,
-            failure.code
-        ));
-    }
-    produced.counts.send_errors += reply.failed.len() as u64;
-    true
-}
-
-/// `loadgen send`: `connections` producers, no consumers.
-pub async fn run_send(run: Arc<Run>, connections: usize) -> Result<Report> {
-    check_count("connections", connections, CONNECTIONS_MAX)?;
-    let opened = run.connections(connections).await?;
+    let start = Start::now();
     let budget = Arc::new(Budget::new(run.settings.messages));
-    let start = Instant::now();
-    let deadline = start + run.settings.time_limit;
-    let tasks: Vec<_> = opened
+    let deadline = start.at + run.settings.time_limit;
+    let tasks = producers
         .into_iter()
-        .zip(0u32..)
-        .map(|(connection, producer)| {
+        .enumerate()
+        .map(|(index, producer)| {
+            let schedule = run
+                .settings
+                .rate
+                .map(|rate| Schedule::new(rate, run.settings.batch, count, index));
             tokio::spawn(produce(
-                connection,
-                run.clone(),
                 producer,
+                run.clone(),
+                index as u32,
                 budget.clone(),
+                start,
                 deadline,
+                schedule,
             ))
         })
         .collect();
+    Ok((start, tasks))
+}
+
+/// `loadgen send`: `connections` producers, no consumers.
+pub async fn run_send<T: Target>(target: &T, run: Arc<Run>, connections: usize) -> Result<Report> {
+    check_count("connections", connections, CONNECTIONS_MAX)?;
+    let (start, tasks) = start_producers(target, &run, connections).await?;
     let mut counts = Counts::default();
+    let mut behind = Duration::ZERO;
     for task in tasks {
-        counts += task.await?.counts;
+        let produced = task.await?;
+        counts += produced.counts;
+        behind = behind.max(produced.behind);
     }
-    let duration_s = start.elapsed().as_secs_f64();
+    let duration_s = start.at.elapsed().as_secs_f64();
     Ok(Report {
         mode: "send",
-        endpoint: run.endpoint.url.clone(),
-        queue: run.queue_name.clone(),
         connections,
-        batch: run.settings.batch,
-        size: run.settings.size,
         duration_s: round_ms(duration_s),
         sent: counts.sent,
         msgs_per_s: rate(counts.sent, duration_s),
         send_errors: counts.send_errors,
-        ..Report::default()
+        behind_ms: run
+            .settings
+            .rate
+            .map(|_| round_ms(behind.as_secs_f64() * 1000.0)),
+        ..Report::for_run(&run, target.queue())
     })
 }
 
@@ -200,29 +239,31 @@ mod tests {
         assert_eq!(budget.claim(1), 0);
     }
 
-    fn produced() -> Produced {
-        Produced {
-            counts: Counts::default(),
-            acked: Bitset::default(),
+    #[test]
+    fn schedules_interleave_producers_evenly() {
+        // 1000 msg/s in batches of 10 by 4 producers: a batch every 10 ms, each producer's
+        // every 40 ms, producer p first at p × 10 ms.
+        let schedules: Vec<Schedule> = (0..4).map(|p| Schedule::new(1000.0, 10, 4, p)).collect();
+        assert_eq!(schedules[0].due(0), Duration::ZERO);
+        assert_eq!(schedules[3].due(0), Duration::from_millis(30));
+        assert_eq!(schedules[1].due(2), Duration::from_millis(90));
+        let mut due: Vec<Duration> = schedules
+            .iter()
+            .flat_map(|schedule| (0..25).map(|index| schedule.due(index)))
+            .collect();
+        due.sort();
+        // The run's batches are 10 ms apart: 100 batches, 1000 messages in the first second.
+        for (index, at) in due.iter().enumerate() {
+            assert_eq!(*at, Duration::from_millis(10 * index as u64));
         }
     }
 
     #[test]
-    fn replies_acknowledge_only_successful_entries() {
-        let mut produced = produced();
-        let body = br#"{"Successful":[{"Id":"0"},{"Id":"2"},{"Id":"2"},{"Id":"9"}],
-                        "Failed":[{"Id":"1","Code":"InternalError"}]}"#;
-        assert!(record_reply(body, 100, 3, &mut produced));
-        assert_eq!(produced.counts.sent, 2); // a repeated id counts once; "9" is out of range
-        assert_eq!(produced.counts.send_errors, 1);
-        assert!(produced.acked.contains(100) && produced.acked.contains(102));
-        assert!(!produced.acked.contains(101));
-    }
-
-    #[test]
-    fn unreadable_replies_are_failures() {
-        let mut produced = produced();
-        assert!(!record_reply(b"<xml/>", 0, 10, &mut produced));
-        assert_eq!(produced.counts, Counts::default());
+    fn fractional_rates_keep_their_average() {
+        let schedule = Schedule::new(3.0, 1, 1, 0); // one every 333.3 ms
+        assert_eq!(schedule.due(3), Duration::from_secs(1));
+        let schedule = Schedule::new(7.0, 1, 2, 1);
+        assert_eq!(schedule.due(0).as_nanos(), 142_857_143);
+        assert_eq!(schedule.due(7).as_nanos(), 2_142_857_143);
     }
 }

@@ -10,7 +10,8 @@
 //! - **out of order**: first receipts of a message whose producer already had a *later* sequence
 //!   number received, in the order the consumers reported them. A standard queue promises no
 //!   order, and with several consumers the reporting order races, so this is a measure, not an
-//!   error;
+//!   error. In a FIFO run the comparison is within the message's group (see `groups`), where
+//!   order is promised: there it is a fault;
 //! - **lost**: acknowledged by a send but not received when the drain period ended;
 //! - **foreign**: bodies without this run's header (leftovers on a reused queue).
 
@@ -19,7 +20,9 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::groups::Groups;
 use crate::payload::Stamp;
+use crate::run::Run;
 
 /// A growable set of sequence numbers, one bit each.
 #[derive(Clone, Debug, Default)]
@@ -87,6 +90,8 @@ struct ProducerSeen {
 pub struct Tracker {
     run_id: u32,
     producers: Vec<ProducerSeen>,
+    /// FIFO runs: the groups, and the highest sequence received in each.
+    groups: Option<(Groups, Vec<Option<u64>>)>,
     pub distinct: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
@@ -96,10 +101,11 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(run_id: u32, producers: usize) -> Self {
+    pub fn new(run_id: u32, producers: usize, groups: Option<Groups>) -> Self {
         Tracker {
             run_id,
             producers: (0..producers).map(|_| ProducerSeen::default()).collect(),
+            groups: groups.map(|groups| (groups, vec![None; groups.total() as usize])),
             distinct: 0,
             duplicates: 0,
             out_of_order: 0,
@@ -124,13 +130,19 @@ impl Tracker {
         }
         self.distinct += 1;
         self.last_first_receipt = Some(now);
-        match seen.highest {
+        let highest = match &mut self.groups {
+            Some((groups, highest)) => {
+                &mut highest[groups.of(stamp.producer, stamp.sequence) as usize]
+            }
+            None => &mut seen.highest,
+        };
+        match *highest {
             Some(highest) if stamp.sequence < highest => {
                 self.out_of_order += 1;
                 Receipt::FirstOutOfOrder
             }
             _ => {
-                seen.highest = Some(stamp.sequence);
+                *highest = Some(stamp.sequence);
                 Receipt::First
             }
         }
@@ -221,8 +233,19 @@ impl std::ops::AddAssign for Counts {
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
     pub mode: &'static str,
+    /// The protocol: `sqs`, `nats-jetstream` or `rabbitmq-quorum`.
+    pub peer: &'static str,
+    /// `--label`, naming the target (e.g. `tern`, `moto`).
+    pub label: Option<String>,
     pub endpoint: String,
     pub queue: String,
+    pub fifo: bool,
+    /// Message groups of a FIFO run.
+    pub groups: Option<u32>,
+    /// The paced rate asked for, messages per second (`None`: unpaced).
+    pub rate: Option<f64>,
+    /// Paced runs: how late the last send was against its schedule, ms (0 when on time).
+    pub behind_ms: Option<f64>,
     pub connections: usize,
     pub producers: Option<usize>,
     pub consumers: Option<usize>,
@@ -248,6 +271,40 @@ pub struct Report {
     pub foreign: Option<u64>,
     /// Seconds spent after the producers ended waiting for the last messages.
     pub drain_s: Option<f64>,
+}
+
+impl Report {
+    /// The fields every report of `run` shares; the mode fills in the rest.
+    pub fn for_run(run: &Run, queue: &str) -> Report {
+        let settings = &run.settings;
+        Report {
+            peer: settings.kind.name(),
+            label: settings.label.clone(),
+            endpoint: without_password(&settings.endpoint),
+            queue: queue.to_owned(),
+            batch: settings.batch,
+            size: settings.size,
+            fifo: settings.fifo,
+            groups: run.groups.map(|groups| groups.total()),
+            rate: settings.rate,
+            ..Report::default()
+        }
+    }
+}
+
+/// `scheme://user:password@host…` without the password.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// `count / seconds`, rounded to a tenth; 0 for an empty interval.
@@ -293,7 +350,7 @@ mod tests {
     #[test]
     fn tracker_classifies_receipts() {
         let now = Instant::now();
-        let mut tracker = Tracker::new(9, 2);
+        let mut tracker = Tracker::new(9, 2, None);
         let receipts: Vec<Receipt> = [
             stamp(0, 0),
             stamp(0, 2),
@@ -335,8 +392,44 @@ mod tests {
     }
 
     #[test]
+    fn fifo_order_is_judged_within_each_group() {
+        let now = Instant::now();
+        // Producer 0 owns groups 0 and 2, producer 1 owns group 1: sequence s of producer 0 is
+        // in group 0 if s is even, 2 if odd.
+        let groups = Groups::new(2, 3).unwrap();
+        let mut tracker = Tracker::new(9, 2, Some(groups));
+        let receipts: Vec<Receipt> = [
+            stamp(0, 1), // group 2
+            stamp(0, 0), // group 0: earlier than 1, but another group: in order
+            stamp(0, 4), // group 0
+            stamp(0, 3), // group 2
+            stamp(0, 2), // group 0, after 4: out of order within the group
+            stamp(1, 5), // group 1
+            stamp(1, 2), // group 1, after 5: out of order
+            stamp(0, 4), // duplicate, not an order fault
+        ]
+        .into_iter()
+        .map(|stamp| tracker.record(stamp, now))
+        .collect();
+        assert_eq!(
+            receipts,
+            [
+                Receipt::First,
+                Receipt::First,
+                Receipt::First,
+                Receipt::First,
+                Receipt::FirstOutOfOrder,
+                Receipt::First,
+                Receipt::FirstOutOfOrder,
+                Receipt::Duplicate,
+            ]
+        );
+        assert_eq!((tracker.out_of_order, tracker.duplicates), (2, 1));
+    }
+
+    #[test]
     fn lost_is_acknowledged_minus_received() {
-        let mut tracker = Tracker::new(9, 2);
+        let mut tracker = Tracker::new(9, 2, None);
         let mut acked = vec![Bitset::default(), Bitset::default()];
         for sequence in 0..10 {
             acked[0].insert(sequence);
@@ -400,6 +493,15 @@ mod tests {
     fn rates_round_to_a_tenth() {
         assert_eq!(rate(1000, 3.0), 333.3);
         assert_eq!(rate(5, 0.0), 0.0);
+    }
+
+    #[test]
+    fn passwords_stay_out_of_reports() {
+        assert_eq!(
+            without_password("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(without_password("http://127.0.0.1:1"), "http://127.0.0.1:1");
     }
 
     #[test]

@@ -28,14 +28,18 @@ pub enum Action {
 
 impl Action {
     pub fn target(self) -> HeaderValue {
-        HeaderValue::from_static(match self {
+        HeaderValue::from_static(self.target_str())
+    }
+
+    pub fn target_str(self) -> &'static str {
+        match self {
             Action::CreateQueue => "AmazonSQS.CreateQueue",
             Action::PurgeQueue => "AmazonSQS.PurgeQueue",
             Action::DeleteQueue => "AmazonSQS.DeleteQueue",
             Action::SendMessageBatch => "AmazonSQS.SendMessageBatch",
             Action::ReceiveMessage => "AmazonSQS.ReceiveMessage",
             Action::DeleteMessageBatch => "AmazonSQS.DeleteMessageBatch",
-        })
+        }
     }
 }
 
@@ -47,11 +51,20 @@ pub struct SendBatchTemplate {
     json: Vec<u8>,
     /// Where each entry's `MessageBody` (and so its header) starts in `json`.
     header_offsets: Vec<usize>,
+    /// FIFO batches: where each entry's `MessageGroupId` and `MessageDeduplicationId` values
+    /// start (both fixed-width, rewritten in place).
+    fifo_offsets: Vec<(usize, usize)>,
 }
 
+/// `MessageGroupId` values: `g` and 8 hex digits.
+const GROUP_ID_LEN: usize = 9;
+/// `MessageDeduplicationId` values: the header's run, producer and sequence fields.
+const DEDUPLICATION_ID_LEN: usize = 8 + 1 + 8 + 1 + 16;
+
 impl SendBatchTemplate {
-    /// A batch of `entries` messages of `body_size` bytes each, ids `"0"`, `"1"`, ….
-    pub fn new(queue_url: &str, entries: usize, body_size: usize) -> Self {
+    /// A batch of `entries` messages of `body_size` bytes each, ids `"0"`, `"1"`, …; with
+    /// `fifo`, each entry also carries a group id and a deduplication id.
+    pub fn new(queue_url: &str, entries: usize, body_size: usize, fifo: bool) -> Self {
         assert!((1..=BATCH_ENTRIES_MAX).contains(&entries));
         assert!(body_size >= HEADER_LEN);
         let blank = Stamp {
@@ -61,16 +74,28 @@ impl SendBatchTemplate {
             sent_unix_ns: 0,
         };
         let body = payload::body(&blank, body_size);
-        let mut json = Vec::with_capacity(64 + queue_url.len() + entries * (40 + body_size));
+        let mut json = Vec::with_capacity(64 + queue_url.len() + entries * (120 + body_size));
         json.extend_from_slice(b"{\"QueueUrl\":");
         write_json_string(&mut json, queue_url);
         json.extend_from_slice(b",\"Entries\":[");
         let mut header_offsets = Vec::with_capacity(entries);
+        let mut fifo_offsets = Vec::new();
         for index in 0..entries {
             if index > 0 {
                 json.push(b',');
             }
-            json.extend_from_slice(format!("{{\"Id\":\"{index}\",\"MessageBody\":\"").as_bytes());
+            json.extend_from_slice(format!("{{\"Id\":\"{index}\",").as_bytes());
+            if fifo {
+                json.extend_from_slice(b"\"MessageGroupId\":\"");
+                let group = json.len();
+                json.extend_from_slice(&[b'0'; GROUP_ID_LEN]);
+                json.extend_from_slice(b"\",\"MessageDeduplicationId\":\"");
+                let deduplication = json.len();
+                json.extend_from_slice(&[b'0'; DEDUPLICATION_ID_LEN]);
+                json.extend_from_slice(b"\",");
+                fifo_offsets.push((group, deduplication));
+            }
+            json.extend_from_slice(b"\"MessageBody\":\"");
             header_offsets.push(json.len());
             json.extend_from_slice(&body); // hex digits, dots and padding: nothing to escape
             json.extend_from_slice(b"\"}");
@@ -79,6 +104,7 @@ impl SendBatchTemplate {
         SendBatchTemplate {
             json,
             header_offsets,
+            fifo_offsets,
         }
     }
 
@@ -86,14 +112,25 @@ impl SendBatchTemplate {
         self.header_offsets.len()
     }
 
-    /// Stamps entry `i` with `first.sequence + i` and returns the request body.
-    pub fn stamp(&mut self, first: &Stamp) -> Bytes {
+    /// Stamps entry `i` with `first.sequence + i` (and, in a FIFO batch, the group `group_of`
+    /// gives that sequence) and returns the request body.
+    pub fn stamp(&mut self, first: &Stamp, group_of: impl Fn(u64) -> u32) -> Bytes {
         for (index, &offset) in self.header_offsets.iter().enumerate() {
             let stamp = Stamp {
                 sequence: first.sequence + index as u64,
                 ..*first
             };
             payload::encode_header(&stamp, &mut self.json[offset..]);
+            if let Some(&(group, deduplication)) = self.fifo_offsets.get(index) {
+                self.json[group] = b'g';
+                payload::write_hex(
+                    &mut self.json[group + 1..group + GROUP_ID_LEN],
+                    u64::from(group_of(stamp.sequence)),
+                );
+                // The header's first three fields: unique per run, producer and sequence.
+                self.json
+                    .copy_within(offset..offset + DEDUPLICATION_ID_LEN, deduplication);
+            }
         }
         Bytes::copy_from_slice(&self.json)
     }
@@ -170,10 +207,14 @@ impl DeleteBatchWriter {
     }
 }
 
-/// `{"QueueName": name}`, for `CreateQueue`.
-pub fn queue_name_body(name: &str) -> Bytes {
+/// `{"QueueName": name}`, for `CreateQueue`; a FIFO queue also gets `FifoQueue` (and explicit
+/// deduplication ids, so `ContentBasedDeduplication` stays off).
+pub fn create_queue_body(name: &str, fifo: bool) -> Bytes {
     let mut json = b"{\"QueueName\":".to_vec();
     write_json_string(&mut json, name);
+    if fifo {
+        json.extend_from_slice(b",\"Attributes\":{\"FifoQueue\":\"true\"}");
+    }
     json.push(b'}');
     Bytes::from(json)
 }
@@ -277,14 +318,14 @@ mod tests {
     #[test]
     fn send_template_is_valid_json_with_stamped_headers() {
         let url = "http://127.0.0.1:9324/000000000000/q\"uoted";
-        let mut template = SendBatchTemplate::new(url, 3, 60);
+        let mut template = SendBatchTemplate::new(url, 3, 60, false);
         let first = Stamp {
             run_id: 1,
             producer: 2,
             sequence: 40,
             sent_unix_ns: 99,
         };
-        let json = template.stamp(&first);
+        let json = template.stamp(&first, |_| unreachable!("not FIFO"));
         let request: SendRequest = serde_json::from_slice(&json).unwrap();
         assert_eq!(request.queue_url, url);
         assert_eq!(request.entries.len(), 3);
@@ -299,11 +340,63 @@ mod tests {
             );
         }
         // Re-stamping rewrites the same bytes: the body keeps its length.
-        let again = template.stamp(&Stamp {
-            sequence: 43,
-            ..first
-        });
+        let again = template.stamp(
+            &Stamp {
+                sequence: 43,
+                ..first
+            },
+            |_| 0,
+        );
         assert_eq!(again.len(), json.len());
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct FifoEntry {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "MessageGroupId")]
+        group: String,
+        #[serde(rename = "MessageDeduplicationId")]
+        deduplication: String,
+        #[serde(rename = "MessageBody")]
+        message_body: String,
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct FifoRequest {
+        #[serde(rename = "Entries")]
+        entries: Vec<FifoEntry>,
+    }
+
+    #[test]
+    fn fifo_template_carries_groups_and_deduplication_ids() {
+        let mut template = SendBatchTemplate::new("u", 2, 52, true);
+        let first = Stamp {
+            run_id: 0xab,
+            producer: 3,
+            sequence: 0x10,
+            sent_unix_ns: 7,
+        };
+        let json = template.stamp(&first, |sequence| sequence as u32 * 2);
+        let request: FifoRequest = serde_json::from_slice(&json).unwrap();
+        assert_eq!(request.entries.len(), 2);
+        assert_eq!(request.entries[1].id, "1");
+        assert_eq!(request.entries[0].group, "g00000020");
+        assert_eq!(request.entries[1].group, "g00000022");
+        assert_eq!(
+            request.entries[1].deduplication,
+            "000000ab.00000003.0000000000000011"
+        );
+        assert!(
+            request.entries[1]
+                .message_body
+                .starts_with("000000ab.00000003.0000000000000011.")
+        );
+        assert_eq!(
+            &create_queue_body("q.fifo", true)[..],
+            br#"{"QueueName":"q.fifo","Attributes":{"FifoQueue":"true"}}"#
+        );
+        assert_eq!(&create_queue_body("q", false)[..], br#"{"QueueName":"q"}"#);
     }
 
     #[test]
