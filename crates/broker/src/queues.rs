@@ -394,25 +394,27 @@ impl Broker {
         actions: &[String],
         queue_arn: &str,
     ) -> Result<(), SqsError> {
-        let now = self.now();
-        self.update_record(name, |record| {
-            let existing = record.attributes.get(attribute::POLICY);
-            let policy = policy::add_permission(existing, queue_arn, label, account_ids, actions)?;
-            record
-                .attributes
-                .apply(&BTreeMap::from([(attribute::POLICY.to_owned(), policy)]))?;
-            record.last_modified_at = now;
-            Ok(())
+        self.update_policy(name, |existing| {
+            policy::add_permission(existing, queue_arn, label, account_ids, actions).map(Some)
         })
         .await
     }
 
     pub async fn remove_permission(&self, name: &str, label: &str) -> Result<(), SqsError> {
+        self.update_policy(name, |existing| policy::remove_permission(existing, label))
+            .await
+    }
+
+    /// Rewrites the queue's `Policy` from its current value; `None` removes it.
+    async fn update_policy(
+        &self,
+        name: &str,
+        rewrite: impl FnOnce(Option<&str>) -> Result<Option<String>, SqsError>,
+    ) -> Result<(), SqsError> {
         let now = self.now();
         self.update_record(name, |record| {
-            let existing = record.attributes.get(attribute::POLICY);
-            // An empty Policy removes the attribute.
-            let policy = policy::remove_permission(existing, label)?.unwrap_or_default();
+            // An empty value removes the attribute.
+            let policy = rewrite(record.attributes.get(attribute::POLICY))?.unwrap_or_default();
             record
                 .attributes
                 .apply(&BTreeMap::from([(attribute::POLICY.to_owned(), policy)]))?;
