@@ -1,4 +1,4 @@
-//! The queue service: the rules of the SQS API applied to a durable [`Store`], with everything
+//! The queue and topics services: the rules of the SQS and SNS APIs applied to a durable [`Store`], with everything
 //! that needs a runtime — long-poll waiters, wake-ups, retention sweeps.
 //!
 //! - [`Broker`]: the entry point; owns the in-memory queue catalogue.
@@ -9,6 +9,8 @@
 //! - `settle`: delete and change visibility.
 //! - `move_tasks`: redriving dead-letter queues back to their sources.
 //! - `sweeper`: removes messages past their retention period.
+//! - [`topics`]: the SNS topics service — topics, subscriptions, filter policies, and publish as
+//!   one fan-out commit into the subscribed queues.
 //!
 //! Architecture invariant: no HTTP, no wire formats. Requests arrive as typed values and errors
 //! leave as [`SqsError`]; the protocol crates turn those into bytes. Time comes from the injected
@@ -21,6 +23,7 @@ mod receive;
 mod send;
 mod settle;
 mod sweeper;
+pub mod topics;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -49,6 +52,8 @@ pub struct Broker {
     myself: std::sync::Weak<Broker>,
     /// Names deleted within the last minute, which SQS will not let be re-created yet.
     recently_deleted: std::sync::Mutex<std::collections::HashMap<String, tern_core::time::Millis>>,
+    /// SNS topics and subscriptions; publishing fans out into this broker's queues.
+    topics: topics::Topics,
 }
 
 impl Broker {
@@ -59,6 +64,8 @@ impl Broker {
         account_id: &str,
     ) -> Result<Arc<Self>, SqsError> {
         let queues = store.load_queues().await.map_err(store_error)?;
+        let topics = store.load_topics().await.map_err(store_error)?;
+        let subscriptions = store.load_subscriptions().await.map_err(store_error)?;
         let broker = Arc::new_cyclic(|myself| Self {
             store,
             clock,
@@ -68,6 +75,7 @@ impl Broker {
             move_tasks: Default::default(),
             myself: myself.clone(),
             recently_deleted: Default::default(),
+            topics: topics::Topics::new(topics, subscriptions),
         });
         sweeper::spawn(Arc::downgrade(&broker));
         Ok(broker)

@@ -43,7 +43,7 @@ fn not_for_this_queue_type(parameter: &str, value: impl std::fmt::Display) -> Sq
 }
 
 /// Checks one message against the queue's rules and builds what the store needs.
-fn prepare(
+pub(crate) fn prepare(
     record: &QueueRecord,
     request: SendRequest,
     sender_id: &str,

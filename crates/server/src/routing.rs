@@ -1,4 +1,8 @@
 //! Request → protocol front end → response.
+//!
+//! SNS and SQS share the port. A request signed for service `sns` (its SigV4 credential scope)
+//! goes to the SNS front end; so does an unsigned Query request whose `Action` is an SNS action.
+//! Everything else is SQS, as before.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,6 +86,12 @@ async fn handle(
     body: Body,
 ) -> Response {
     let protocol = protocol_of(&method, &uri, &headers);
+    let signed_for_sns = header_text(&headers, header::AUTHORIZATION)
+        .and_then(sigv4::credential_scope)
+        .is_some_and(|scope| scope.service == tern_api_sns::SIGNING_SERVICE);
+    if signed_for_sns {
+        return handle_sns(&state, &method, &uri, &headers, body).await;
+    }
     let refuse = |error: SqsError| {
         into_response(match protocol {
             Protocol::Json => tern_api_sqs::error_response(&error),
@@ -110,16 +120,70 @@ async fn handle(
             tern_api_sqs::handle_json(&state.broker, &context, target, &body).await
         }
         Protocol::Query => {
-            // A GET's parameters are all in its URL; only a form-encoded POST has them in the body.
-            let form_body: &[u8] = if method == Method::POST && is_form_encoded(&headers) {
-                &body
+            let form_body = form_body(&method, &headers, &body);
+            // Unsigned requests (and clients that sign for another service) reach SNS by action.
+            if action_of(uri.query(), form_body)
+                .is_some_and(|action| tern_api_sns::is_sns_action(&action))
+            {
+                let context = topics_context(&state, &headers);
+                tern_api_sns::handle_query(&state.broker, &context, uri.query(), form_body).await
             } else {
-                &[]
-            };
-            tern_api_sqs::handle_query(&state.broker, &context, uri.query(), form_body).await
+                tern_api_sqs::handle_query(&state.broker, &context, uri.query(), form_body).await
+            }
         }
     };
     into_response(wire)
+}
+
+/// A GET's parameters are all in its URL; only a form-encoded POST has them in the body.
+fn form_body<'a>(method: &Method, headers: &HeaderMap, body: &'a [u8]) -> &'a [u8] {
+    if *method == Method::POST && is_form_encoded(headers) {
+        body
+    } else {
+        &[]
+    }
+}
+
+/// The `Action` parameter of a Query request, from the URL or the form.
+fn action_of(query_string: Option<&str>, form_body: &[u8]) -> Option<String> {
+    let from_url = query_string.map(str::as_bytes).unwrap_or_default();
+    form_urlencoded::parse(from_url)
+        .chain(form_urlencoded::parse(form_body))
+        .find(|(name, _)| name == "Action")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// A request signed for `sns`: SNS speaks only the Query protocol.
+async fn handle_sns(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let body: Bytes = match axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await {
+        Ok(body) => body,
+        Err(_) => {
+            return into_response(tern_api_sns::error_response(
+                &tern_broker::topics::SnsError::invalid_parameter(format!(
+                    "Request Reason: the request body exceeds {REQUEST_BODY_BYTES_MAX} bytes"
+                )),
+            ));
+        }
+    };
+    let context = topics_context(state, headers);
+    let form_body = form_body(method, headers, &body);
+    into_response(tern_api_sns::handle_query(&state.broker, &context, uri.query(), form_body).await)
+}
+
+fn topics_context(state: &AppState, headers: &HeaderMap) -> tern_broker::topics::TopicsContext {
+    let scope = header_text(headers, header::AUTHORIZATION).and_then(sigv4::credential_scope);
+    tern_broker::topics::TopicsContext {
+        region: scope.map_or_else(|| state.config.default_region.clone(), |scope| scope.region),
+        host: header_text(headers, header::HOST)
+            .map(str::to_owned)
+            .unwrap_or_else(|| state.local_address.to_string()),
+    }
 }
 
 fn request_context(state: &AppState, uri: &Uri, headers: &HeaderMap) -> RequestContext {
@@ -170,6 +234,25 @@ mod tests {
             map.insert(*name, HeaderValue::from_static(value));
         }
         protocol_of(&method, &uri.parse().unwrap(), &map)
+    }
+
+    #[test]
+    fn the_action_is_found_in_the_url_or_the_form() {
+        assert_eq!(
+            action_of(Some("Version=1&Action=Publish"), b""),
+            Some("Publish".to_owned())
+        );
+        assert_eq!(
+            action_of(None, b"TopicArn=x&Action=CreateTopic"),
+            Some("CreateTopic".to_owned())
+        );
+        assert_eq!(action_of(None, b"QueueName=q"), None);
+        assert!(tern_api_sns::is_sns_action("Subscribe"));
+        assert!(!tern_api_sns::is_sns_action("CreateQueue"));
+        assert!(
+            !tern_api_sns::is_sns_action("AddPermission"),
+            "shared names stay with SQS unless signed for sns"
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`writer`]: the thread, its job queue and the batch/commit loop.
 //! - [`schema`]: tables, indexes and pragmas.
 //! - [`delivery`]: the hot path, send and receive.
-//! - [`operations`]: the SQL behind the other [`tern_store::Store`] methods.
+//! - [`operations`]: the SQL behind the other queue methods of [`tern_store::Store`].
+//! - [`topics`]: topics, subscriptions and the one-commit fan-out of a publish.
 //!
 //! Invariant: no reply is sent for a job until the transaction containing it has committed; a
 //! failed job is rolled back to its own savepoint and does not take its batch-mates with it.
@@ -17,6 +18,7 @@
 mod delivery;
 mod operations;
 mod schema;
+mod topics;
 mod writer;
 
 use std::fs::File;
@@ -188,6 +190,66 @@ impl Store for SqliteStore {
         Box::pin(
             self.writer
                 .run(move |connection| operations::next_visible_at(connection, queue_id, now)),
+        )
+    }
+
+    fn load_topics(&self) -> StoreFuture<'_, Vec<TopicRecord>> {
+        Box::pin(self.writer.run(topics::load_topics))
+    }
+
+    fn load_subscriptions(&self) -> StoreFuture<'_, Vec<SubscriptionRecord>> {
+        Box::pin(self.writer.run(topics::load_subscriptions))
+    }
+
+    fn create_topic(&self, topic: NewTopic) -> StoreFuture<'_, CreateTopicOutcome> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::create_topic(connection, &topic)),
+        )
+    }
+
+    fn update_topic(&self, topic: TopicRecord) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::update_topic(connection, &topic)),
+        )
+    }
+
+    fn delete_topic(&self, topic_id: u64) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::delete_topic(connection, topic_id)),
+        )
+    }
+
+    fn create_subscription(
+        &self,
+        subscription: SubscriptionRecord,
+    ) -> StoreFuture<'_, CreateSubscriptionOutcome> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::create_subscription(connection, &subscription)),
+        )
+    }
+
+    fn update_subscription(&self, subscription: SubscriptionRecord) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::update_subscription(connection, &subscription)),
+        )
+    }
+
+    fn delete_subscription(&self, subscription_id: String) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::delete_subscription(connection, &subscription_id)),
+        )
+    }
+
+    fn publish(&self, deliveries: Vec<Delivery>) -> StoreFuture<'_, Vec<DeliveryOutcome>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| topics::publish(connection, &deliveries)),
         )
     }
 }

@@ -73,6 +73,26 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: the AWSTraceHeader message system attribute.
     "ALTER TABLE messages ADD COLUMN trace_header TEXT;",
+    // 3: SNS topics and their subscriptions. AUTOINCREMENT: topic ids are never reused either,
+    // so a subscription row can never attach itself to a re-created topic of the same name.
+    "
+    CREATE TABLE topics (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        attributes TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY,
+        topic_id INTEGER NOT NULL,
+        protocol TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (topic_id, protocol, endpoint)
+    );
+    ",
 ];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

@@ -1,6 +1,6 @@
 //! The behaviour every [`Store`] backend must show, written once. A backend's test calls
 //! [`run_all`] with a fresh, empty store. Each check uses its own queue, so checks do not
-//! interfere and the order they run in does not matter.
+//! interfere and the order they run in does not matter. Topic checks live in `topics`.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,8 @@ use tern_core::receipt::Receipt;
 use tern_core::time::Millis;
 
 use crate::*;
+
+mod topics;
 
 const T0: Millis = 1_700_000_000_000;
 
@@ -31,6 +33,10 @@ pub async fn run_all(store: &dyn Store) {
     dead_letters_move_back_to_their_source_or_elsewhere(store).await;
     fair_queues_serve_quiet_tenants_past_a_noisy_backlog(store).await;
     fifo_walks_many_groups_in_rotation(store).await;
+    topics::topics_round_trip_and_deletion_takes_subscriptions(store).await;
+    topics::subscriptions_are_deleted_one_by_one(store).await;
+    topics::publish_fans_out_to_every_queue_and_skips_gone_ones(store).await;
+    topics::publish_deduplicates_like_send(store).await;
 }
 
 fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {

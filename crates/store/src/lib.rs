@@ -3,6 +3,8 @@
 //!
 //! - [`Store`]: the trait every backend implements. Every method that changes state resolves
 //!   only once the change is on stable storage; that is the whole durability story of Tern.
+//! - Topics and subscriptions (SNS) are stored here too, and [`Store::publish`] fans one message
+//!   out to many queues in one commit.
 //! - [`conformance`]: the shared behavioural suite. Each backend runs it from its own tests.
 //!
 //! Architecture invariant: this crate depends on no storage engine, no async runtime and no HTTP
@@ -111,4 +113,38 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest moment after `now` at which a hidden message becomes visible, if any, so
     /// long polls can wake for it rather than poll.
     fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>>;
+
+    /// Every topic, for the topics service's in-memory catalogue at start-up.
+    fn load_topics(&self) -> StoreFuture<'_, Vec<TopicRecord>>;
+
+    /// Every subscription of every topic.
+    fn load_subscriptions(&self) -> StoreFuture<'_, Vec<SubscriptionRecord>>;
+
+    /// Creates the topic, or returns the existing record if the name is taken.
+    fn create_topic(&self, topic: NewTopic) -> StoreFuture<'_, CreateTopicOutcome>;
+
+    /// Replaces a topic's attributes and tags. `false` if the topic is gone.
+    fn update_topic(&self, topic: TopicRecord) -> StoreFuture<'_, bool>;
+
+    /// Deletes the topic and all its subscriptions. `false` if it was already gone.
+    fn delete_topic(&self, topic_id: u64) -> StoreFuture<'_, bool>;
+
+    /// Adds the subscription unless the topic already has one with the same protocol and
+    /// endpoint (then returns that one), or the topic is gone.
+    fn create_subscription(
+        &self,
+        subscription: SubscriptionRecord,
+    ) -> StoreFuture<'_, CreateSubscriptionOutcome>;
+
+    /// Replaces a subscription's attributes. `false` if it is gone.
+    fn update_subscription(&self, subscription: SubscriptionRecord) -> StoreFuture<'_, bool>;
+
+    /// `false` if it was already gone.
+    fn delete_subscription(&self, subscription_id: String) -> StoreFuture<'_, bool>;
+
+    /// Fan-out: stores every delivery, each exactly as [`Store::send`] would (FIFO
+    /// deduplication included), in **one** durable commit, so a publish that returned is in
+    /// every target queue or (on a crash before the reply) in none. Outcomes are in the order
+    /// given; a delivery whose queue is gone is skipped, not an error.
+    fn publish(&self, deliveries: Vec<Delivery>) -> StoreFuture<'_, Vec<DeliveryOutcome>>;
 }

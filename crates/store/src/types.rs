@@ -166,3 +166,62 @@ pub struct QueueCounts {
     pub in_flight: u64,
     pub delayed: u64,
 }
+
+/// An SNS topic. Attributes are kept as the wire's name → value pairs; the topics service owns
+/// their meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicRecord {
+    pub id: u64,
+    pub name: String,
+    pub attributes: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    pub name: String,
+    pub attributes: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateTopicOutcome {
+    Created(TopicRecord),
+    AlreadyExists(TopicRecord),
+}
+
+/// A subscription of an endpoint to a topic. `id` is the UUID that ends its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub id: String,
+    pub topic_id: u64,
+    pub protocol: String,
+    pub endpoint: String,
+    pub attributes: BTreeMap<String, String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateSubscriptionOutcome {
+    Created(SubscriptionRecord),
+    /// The topic already has a subscription of this protocol and endpoint.
+    AlreadyExists(SubscriptionRecord),
+    TopicNotFound,
+}
+
+/// One message of a fan-out publish, bound for one queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub queue_id: u64,
+    pub message: NewMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Stored, or (FIFO) recognised as a duplicate of what the queue already holds.
+    Sent(SentMessage),
+    /// The queue was deleted since the subscription was made; nothing was stored for it.
+    QueueGone,
+}
