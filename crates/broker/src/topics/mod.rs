@@ -21,6 +21,7 @@ pub use catalogue::Topics;
 pub use publish::{PublishOutcome, PublishRequest, SnsMessageAttribute};
 pub use subscriptions::{SubscriptionPage, SubscriptionSummary};
 
+use tern_core::arn::ResourceArn;
 use tern_store::StoreError;
 
 /// Every SNS error this service raises. The front end maps each to its wire code and status.
@@ -111,23 +112,11 @@ pub(crate) struct TopicArn<'a> {
 
 impl<'a> TopicArn<'a> {
     pub(crate) fn parse(text: &'a str) -> Option<Self> {
-        let mut parts = text.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("sns"), Some(region), Some(account_id), Some(name)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        let well_formed = partition.starts_with("aws")
-            && !region.is_empty()
-            && !account_id.is_empty()
-            && !name.is_empty()
-            && !name.contains(':');
-        well_formed.then_some(Self { account_id, name })
+        let arn = ResourceArn::parse(text).filter(|arn| arn.service == "sns")?;
+        Some(Self {
+            account_id: arn.account_id,
+            name: arn.name,
+        })
     }
 }
 
