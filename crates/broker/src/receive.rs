@@ -80,6 +80,7 @@ impl Broker {
                 .visibility_timeout_seconds
                 .unwrap_or_else(|| record.attributes.visibility_timeout_seconds());
             let fifo = record.attributes.is_fifo();
+            let dead_letter = self.dead_letter_target(&record);
             let request = ReceiveRequest {
                 max_messages,
                 now,
@@ -95,7 +96,7 @@ impl Broker {
                         DeliveryOrder::FairByGroup { after_group }
                     }
                 },
-                dead_letter: self.dead_letter_target(&record).map(|(target, _)| target),
+                dead_letter: dead_letter.as_ref().map(|(target, _)| *target),
                 attempt: options
                     .receive_request_attempt_id
                     .clone()
@@ -113,7 +114,7 @@ impl Broker {
                 .await
                 .map_err(store_error)?;
             if outcome.moved_to_dead_letter > 0
-                && let Some((_, dead_letter_entry)) = self.dead_letter_target(&record)
+                && let Some((_, dead_letter_entry)) = &dead_letter
             {
                 dead_letter_entry.arrivals.notify_waiters();
             }
