@@ -7,6 +7,7 @@
 #   DURATION=5 bench/compare.sh       # shorter runs
 #   REPS=1 DURATION=3 NO_DOCS=1 bench/compare.sh   # a quick look, docs left alone
 #   NOTE='…' bench/compare.sh         # a sentence about this run, printed with the versions
+#   TERN_VERSION='…' bench/compare.sh # how to name Tern's version when the tree is not a checkout
 #
 # Needs NATS with JetStream on 127.0.0.1:4222 and RabbitMQ on 127.0.0.1:5672 (guest/guest);
 # fails at once if either does not answer. Starts Tern (temporary data directory, port 0), the
@@ -100,7 +101,8 @@ answers "$moto_port" || { echo "moto did not start:" >&2; cat "$work/moto.log" >
 versions="$work/versions.txt"
 {
     echo "rustc: $(rustc --version)"
-    echo "tern: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' + uncommitted changes')"
+    # TERN_VERSION names a tree that is not a git checkout (e.g. an exported copy under test).
+    echo "tern: ${TERN_VERSION:-$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' + uncommitted changes')}"
     echo "nats-server: $(nats-server --version 2>&1 | head -n 1)"
     echo "rabbitmq-server: $(timeout 30 rabbitmqctl version 2>/dev/null | tail -n 1 ||
         dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo unknown)"

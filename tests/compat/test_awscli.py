@@ -1,8 +1,9 @@
-"""A few `aws sqs ...` commands (aws-cli v1 from requirements-current.txt) against Tern, with the
-JSON output parsed and checked.
+"""A few `aws sqs ...` and `aws sns ...` commands (aws-cli v1 from requirements-current.txt)
+against Tern, with the JSON output parsed and checked.
 
-awscli 1.46 vendors its own botocore (awscli/botocore) whose SQS model says "json", so these
+awscli 1.46 vendors its own botocore (awscli/botocore) whose SQS model says "json", so the SQS
 commands speak the AWS JSON 1.0 protocol; test_cli_speaks_json checks that on the wire via --debug.
+Its SNS model says "query" (SNS has no other protocol); test_cli_sns_speaks_query checks that.
 
 scripts/test always installs the CLI into tests/compat/.venv-current and runs this file with that
 venv. Outside CI, without the CLI, the file is skipped with the reason shown in pytest's summary;
@@ -21,7 +22,7 @@ import sys
 import pytest
 
 from compat_support import md5_hex
-from conftest import COMPAT_DIR, REGION
+from conftest import ACCOUNT_ID, COMPAT_DIR, REGION
 
 COMMAND_TIMEOUT_S = 60
 
@@ -70,11 +71,11 @@ def aws(aws_cli, tern, tmp_path):
         "AWS_PAGER": "",
     }
 
-    def run(*args: str, expect_failure: bool = False, debug: bool = False):
+    def run(*args: str, expect_failure: bool = False, debug: bool = False, service: str = "sqs"):
         command = [str(aws_cli), "--endpoint-url", tern.endpoint, "--output", "json"]
         if debug:
             command.append("--debug")
-        command += ["sqs", *args]
+        command += [service, *args]
         done = subprocess.run(
             command,
             env=env,
@@ -86,7 +87,7 @@ def aws(aws_cli, tern, tmp_path):
         if expect_failure:
             assert done.returncode != 0, f"{args} succeeded: {done.stdout}"
             return done
-        assert done.returncode == 0, f"aws {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}"
+        assert done.returncode == 0, f"aws {service} {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}"
         if debug:
             return done
         return json.loads(done.stdout) if done.stdout.strip() else {}
@@ -176,3 +177,107 @@ def test_cli_reports_missing_queue(aws, tern, queue_name):
     # aws-cli v1 exits 255 on a service error (v2 uses 254).
     assert done.returncode == 255, (done.returncode, done.stderr)
     assert "AWS.SimpleQueueService.NonExistentQueue" in done.stderr, done.stderr
+
+
+# ---- aws sns ----------------------------------------------------------------------------------
+
+
+def test_cli_sns_speaks_query(aws, topic_name):
+    done = aws("create-topic", "--name", topic_name, debug=True, service="sns")
+    assert "X-Amz-Target" not in done.stderr
+    assert "'Action': 'CreateTopic'" in done.stderr, done.stderr[-3000:]
+    assert "'Version': '2010-03-31'" in done.stderr
+    assert "/sns/aws4_request" in done.stderr
+    assert json.loads(done.stdout) == {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic_name}"}
+
+
+def test_cli_sns_topic_subscribe_publish_round_trip(aws, topic_name, queue_name):
+    def sns(*args):
+        return aws(*args, service="sns")
+
+    created = sns(
+        "create-topic",
+        "--name", topic_name,
+        "--attributes", "DisplayName=From the CLI",
+        "--tags", "Key=team,Value=cli",
+    )
+    topic_arn = created["TopicArn"]
+    assert topic_arn == f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic_name}"
+    # create-topic is idempotent.
+    assert sns("create-topic", "--name", topic_name)["TopicArn"] == topic_arn
+    attributes = sns("get-topic-attributes", "--topic-arn", topic_arn)["Attributes"]
+    assert attributes["DisplayName"] == "From the CLI"
+    assert attributes["TopicArn"] == topic_arn
+    assert sns("list-tags-for-resource", "--resource-arn", topic_arn)["Tags"] == [{"Key": "team", "Value": "cli"}]
+
+    queue_url = aws("create-queue", "--queue-name", queue_name)["QueueUrl"]
+    queue_arn = aws("get-queue-attributes", "--queue-url", queue_url, "--attribute-names", "QueueArn")[
+        "Attributes"
+    ]["QueueArn"]
+    subscribed = sns(
+        "subscribe",
+        "--topic-arn", topic_arn,
+        "--protocol", "sqs",
+        "--notification-endpoint", queue_arn,
+        "--attributes", json.dumps({"FilterPolicy": json.dumps({"origin": ["cli"]})}),
+        "--return-subscription-arn",
+    )
+    subscription_arn = subscribed["SubscriptionArn"]
+    assert subscription_arn.startswith(f"{topic_arn}:")
+
+    listed = sns("list-subscriptions-by-topic", "--topic-arn", topic_arn)
+    assert listed["Subscriptions"] == [
+        {
+            "SubscriptionArn": subscription_arn,
+            "Owner": ACCOUNT_ID,
+            "Protocol": "sqs",
+            "Endpoint": queue_arn,
+            "TopicArn": topic_arn,
+        }
+    ]
+    assert "NextToken" not in listed
+
+    message = "published by the aws cli ✓"
+    published = sns(
+        "publish",
+        "--topic-arn", topic_arn,
+        "--message", message,
+        "--subject", "CLI",
+        "--message-attributes", json.dumps({"origin": {"DataType": "String", "StringValue": "cli"}}),
+    )
+    # Filtered out by the subscription's policy: stored nowhere.
+    sns(
+        "publish",
+        "--topic-arn", topic_arn,
+        "--message", "from elsewhere",
+        "--message-attributes", json.dumps({"origin": {"DataType": "String", "StringValue": "sdk"}}),
+    )
+    counted = aws("get-queue-attributes", "--queue-url", queue_url, "--attribute-names", "ApproximateNumberOfMessages")
+    assert counted["Attributes"] == {"ApproximateNumberOfMessages": "1"}
+
+    received = aws("receive-message", "--queue-url", queue_url, "--wait-time-seconds", "5")["Messages"]
+    assert len(received) == 1
+    envelope = json.loads(received[0]["Body"])
+    assert envelope["Type"] == "Notification"
+    assert envelope["MessageId"] == published["MessageId"]
+    assert envelope["TopicArn"] == topic_arn
+    assert envelope["Subject"] == "CLI"
+    assert envelope["Message"] == message
+    assert envelope["MessageAttributes"] == {"origin": {"Type": "String", "Value": "cli"}}
+
+    sns("unsubscribe", "--subscription-arn", subscription_arn)
+    assert sns("list-subscriptions-by-topic", "--topic-arn", topic_arn)["Subscriptions"] == []
+    sns("delete-topic", "--topic-arn", topic_arn)
+    assert topic_arn not in [t["TopicArn"] for t in sns("list-topics")["Topics"]]
+
+
+def test_cli_sns_reports_missing_topic(aws, topic_name):
+    done = aws(
+        "get-topic-attributes",
+        "--topic-arn", f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:missing-{topic_name}",
+        expect_failure=True,
+        service="sns",
+    )
+    assert done.returncode == 255, (done.returncode, done.stderr)
+    assert "(NotFound)" in done.stderr, done.stderr
+    assert "Topic does not exist" in done.stderr, done.stderr

@@ -5,6 +5,7 @@
 //! flattened: a map is `Attributes.entry.N.key`/`.value` and a list `Tags.member.N`, so the
 //! descriptions here wrap them in an `entry` or `member` structure ([`Entries`], [`Members`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -24,10 +25,30 @@ pub(crate) trait Input: DeserializeOwned {
 }
 
 pub(crate) fn input<I: Input>(params: &Params) -> Result<I, RequestError> {
-    let value = query::decode(params, I::QUERY_MEMBERS)?;
+    let params = without_empty_lists(params, I::QUERY_MEMBERS);
+    let value = query::decode(&params, I::QUERY_MEMBERS)?;
     serde_json::from_value(value).map_err(|error| {
         SnsError::invalid_parameter(format!("the request could not be read: {error}")).into()
     })
+}
+
+/// botocore writes an empty list as a bare `Name=` (`Tags=`, `TagKeys=`,
+/// `PublishBatchRequestEntries=`). Here a list is a `member`-wrapping structure, which would read
+/// that value as a fault ("takes sub-parameters"), so the parameter is dropped: an empty list is
+/// an absent one.
+fn without_empty_lists<'a>(params: &'a Params, members: &[Member]) -> Cow<'a, Params> {
+    let is_empty_wrapper = |(name, value): &(&str, &str)| {
+        value.is_empty()
+            && members
+                .iter()
+                .any(|member| member.query == *name && matches!(member.shape, Shape::Structure(_)))
+    };
+    if !params.pairs().any(|pair| is_empty_wrapper(&pair)) {
+        return Cow::Borrowed(params);
+    }
+    Cow::Owned(Params::from_pairs(
+        params.pairs().filter(|pair| !is_empty_wrapper(pair)),
+    ))
 }
 
 pub(crate) fn reply(action: &str, request_id: &str, output: &impl XmlResult) -> Vec<u8> {
@@ -139,6 +160,14 @@ impl XmlResult for Empty {
     fn has_result(&self) -> bool {
         false
     }
+}
+
+/// An action whose output shape has no members but a result wrapper (TagResource,
+/// UntagResource): SNS replies with an empty `<XResult/>`, and botocore's Query parser looks for it.
+pub(crate) struct EmptyResult;
+
+impl XmlResult for EmptyResult {
+    fn write_result(&self, _: &mut XmlWriter) {}
 }
 
 /// The children a reply writes inside its `<XResult>`, for exact comparisons in tests.

@@ -41,6 +41,19 @@ pub const PREDEFINED: &[&str] = &[
     QUERY_EVALUATION_ERROR,
 ];
 
+/// `States.Http.Socket`: an `http:invoke` call could not reach its endpoint.
+pub const HTTP_SOCKET: &str = "States.Http.Socket";
+/// `States.Http.StatusCode.NNN`: an `http:invoke` call got a non-2xx status.
+pub const HTTP_STATUS_CODE_PREFIX: &str = "States.Http.StatusCode.";
+
+/// Whether `name` is an error Step Functions itself can raise, so `ErrorEquals` may name it.
+pub fn is_predefined(name: &str) -> bool {
+    let http_status = name
+        .strip_prefix(HTTP_STATUS_CODE_PREFIX)
+        .is_some_and(|code| code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()));
+    PREDEFINED.contains(&name) || name == HTTP_SOCKET || http_status
+}
+
 /// An error raised while running a state: the error name and a human-readable cause, exactly
 /// the pair that reaches `Catch` as `{"Error": …, "Cause": …}` and `ExecutionFailed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -97,6 +110,15 @@ mod tests {
         assert!(!matches(TASK_FAILED, TIMEOUT));
         assert!(matches(TIMEOUT, TIMEOUT));
         assert!(!matches("A", "B"));
+    }
+
+    #[test]
+    fn http_errors_are_predefined() {
+        assert!(is_predefined("States.Http.StatusCode.404"));
+        assert!(is_predefined(HTTP_SOCKET));
+        assert!(is_predefined(TIMEOUT));
+        assert!(!is_predefined("States.Http.StatusCode.4x4"));
+        assert!(!is_predefined("States.Nope"));
     }
 
     #[test]

@@ -750,7 +750,7 @@ impl Parser {
             );
         }
         for name in &names {
-            if name.starts_with("States.") && !crate::errors::PREDEFINED.contains(&name.as_str()) {
+            if name.starts_with("States.") && !crate::errors::is_predefined(name) {
                 self.schema(
                     format!("Unknown error name: {name}"),
                     format!("{at}/ErrorEquals"),

@@ -155,6 +155,7 @@ fn run(definition: &tern_asl::definition::Definition, fixture: &Value) -> Result
                 &mut execution,
                 Event::TaskStarted {
                     task_id: task.task_id,
+                    worker_name: None,
                 },
                 now_ms,
             )

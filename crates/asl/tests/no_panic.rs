@@ -224,9 +224,19 @@ fn random_machines_validate_or_run_without_panicking() {
             start_ms: 0,
         };
         let (mut execution, mut effects) = interpreter::start(&definition, info, case, 0);
+        let mut redrives = 0;
         for now in 1..200 {
+            // Stopped unsuccessfully: redrive (twice at most) and keep going.
             if execution.status != Status::Running {
-                break;
+                if redrives == 2 {
+                    break;
+                }
+                redrives += 1;
+                match interpreter::redrive(&definition, &mut execution, now) {
+                    Ok(more) => effects = more,
+                    Err(_) => break,
+                }
+                continue;
             }
             let event = effects.iter().find_map(|e| match e {
                 Effect::StartTask(task) if rng.below(2) == 0 => Some(Event::TaskSucceeded {

@@ -74,6 +74,22 @@ pub enum Mode {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Drain an existing backlog (SQS): consumers receive and delete until `--messages` have
+    /// arrived, reporting receive latency window by window and the time to the first receive
+    /// (connection attempts are retried, so it can start together with a restarting server).
+    Drain {
+        /// Receiving (and deleting) tasks, one connection each.
+        #[arg(long, default_value_t = 4)]
+        consumers: usize,
+        /// WaitTimeSeconds of each ReceiveMessage.
+        #[arg(long = "wait-time", default_value_t = 1)]
+        wait_time_s: u32,
+        /// Seconds per latency window in the report.
+        #[arg(long = "window", default_value_t = 10)]
+        window_s: u64,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// A do-nothing SQS endpoint for measuring the harness itself: answers every
     /// SendMessageBatch with one success entry per request entry, stores nothing.
     NullServer {

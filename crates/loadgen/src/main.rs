@@ -6,6 +6,7 @@
 //! loadgen e2e  --endpoint http://127.0.0.1:9324 --producers 4 --consumers 4 --duration 10
 //! loadgen e2e  --endpoint nats://127.0.0.1:4222 --fifo --groups 64 --rate 5000
 //! loadgen e2e  --endpoint amqp://guest:guest@127.0.0.1:5672/%2f
+//! loadgen drain --endpoint http://127.0.0.1:9324 --queue backlog --messages 1000000
 //! loadgen null-server --listen 127.0.0.1:0
 //! ```
 //!
@@ -23,6 +24,7 @@
 //! - `payload`: the fixed-width sequence header (run, producer, sequence, send time) in each body.
 //! - `send`: producers, the pacing schedule (`--rate`) and the `send` mode.
 //! - `e2e`: consumers and the `e2e` mode (latency, lost, duplicates, out of order).
+//! - `drain`: the `drain` mode: a backlog received and deleted, receive latency per window.
 //! - `stats`: bitsets, the shared receive tracker, latency histograms, the report.
 //!
 //! Loadgen connects only to the endpoint it is given, and every run ends by itself: sending is
@@ -30,6 +32,7 @@
 
 mod client;
 mod config;
+mod drain;
 mod e2e;
 mod groups;
 mod null_server;
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
 
 /// Runs the command line's plan; the report as its JSON line.
 fn run_cli(cli: Cli) -> Result<Option<String>> {
+    let started = std::time::Instant::now();
     let (settings, plan) = match cli.mode {
         Mode::Send {
             connections,
@@ -93,6 +97,27 @@ fn run_cli(cli: Cli) -> Result<Option<String>> {
             };
             options.check()?;
             (Settings::from_args(common)?, Plan::E2e(options))
+        }
+        Mode::Drain {
+            consumers,
+            wait_time_s,
+            window_s,
+            common,
+        } => {
+            let options = drain::DrainOptions {
+                consumers,
+                wait_time_s,
+                window: Duration::from_secs(window_s),
+            };
+            options.check()?;
+            let settings = Settings::from_args(common)?;
+            anyhow::ensure!(
+                settings.kind == Kind::Sqs,
+                "drain speaks SQS only (an http:// endpoint)"
+            );
+            let runtime = runtime(settings.threads)?;
+            let report = runtime.block_on(execute_drain(settings, options, started))?;
+            return Ok(Some(serde_json::to_string(&report)?));
         }
         Mode::NullServer { listen, duration_s } => {
             null_server::check(duration_s)?;
@@ -154,6 +179,30 @@ async fn execute(settings: Settings, plan: Plan) -> Result<Report> {
             .await
         }
     }
+}
+
+/// Prepares the SQS target, retrying while the endpoint does not answer yet (a server that is
+/// still starting), within the run's time limit.
+async fn execute_drain(
+    settings: Settings,
+    options: drain::DrainOptions,
+    started: std::time::Instant,
+) -> Result<drain::DrainReport> {
+    let run = Arc::new(Run::new(settings, 0)?);
+    let deadline = started + run.settings.time_limit;
+    let target = loop {
+        match SqsTarget::prepare(run.clone()).await {
+            Ok(target) => break target,
+            // Not up yet: try again shortly, without a line per attempt.
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    let report = drain::run_drain(&target, run, options, started).await;
+    target.finish().await;
+    report
 }
 
 async fn drive<T: Target>(target: T, run: Arc<Run>, plan: Plan) -> Result<Report> {

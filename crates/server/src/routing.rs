@@ -28,14 +28,21 @@ const REQUEST_BODY_BYTES_MAX: usize = 6 * MESSAGE_SIZE_BYTES_MAX as usize + 64 *
 
 pub struct AppState {
     broker: Arc<Broker>,
+    engine: Arc<tern_sfn::Engine>,
     config: ServerConfig,
     local_address: SocketAddr,
 }
 
 impl AppState {
-    pub fn new(broker: Arc<Broker>, config: ServerConfig, local_address: SocketAddr) -> Arc<Self> {
+    pub fn new(
+        broker: Arc<Broker>,
+        engine: Arc<tern_sfn::Engine>,
+        config: ServerConfig,
+        local_address: SocketAddr,
+    ) -> Arc<Self> {
         Arc::new(Self {
             broker,
+            engine,
             config,
             local_address,
         })
@@ -85,6 +92,20 @@ async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if method == Method::GET
+        && let Some(certificate) = state.broker.sns_signing_certificate(uri.path())
+    {
+        return (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            certificate,
+        )
+            .into_response();
+    }
+    if let Some(target) =
+        header_text(&headers, "x-amz-target").filter(|target| tern_api_sfn::is_sfn_target(target))
+    {
+        return handle_sfn(&state, &headers, target, body).await;
+    }
     let protocol = protocol_of(&method, &uri, &headers);
     let signed_for_sns = header_text(&headers, header::AUTHORIZATION)
         .and_then(sigv4::credential_scope)
@@ -176,6 +197,24 @@ async fn handle_sns(
     into_response(tern_api_sns::handle_query(&state.broker, &context, uri.query(), form_body).await)
 }
 
+/// `X-Amz-Target: AWSStepFunctions.*` (AWS JSON 1.0), whatever the host: SDKs send
+/// StartSyncExecution to a `sync-` host prefix, which reaches us as any other request.
+async fn handle_sfn(state: &AppState, headers: &HeaderMap, target: &str, body: Body) -> Response {
+    let Ok(body) = axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await else {
+        return into_response(tern_api_sfn::error_response(
+            &tern_aws_wire::new_request_id(),
+            &tern_sfn::SfnError::validation(format!(
+                "The request body exceeds {REQUEST_BODY_BYTES_MAX} bytes."
+            )),
+        ));
+    };
+    let scope = header_text(headers, header::AUTHORIZATION).and_then(sigv4::credential_scope);
+    let context = tern_api_sfn::RequestContext {
+        region: scope.map_or_else(|| state.config.default_region.clone(), |scope| scope.region),
+    };
+    into_response(tern_api_sfn::handle_json(&state.engine, &context, Some(target), &body).await)
+}
+
 fn topics_context(state: &AppState, headers: &HeaderMap) -> tern_broker::topics::TopicsContext {
     let scope = header_text(headers, header::AUTHORIZATION).and_then(sigv4::credential_scope);
     tern_broker::topics::TopicsContext {
@@ -183,6 +222,8 @@ fn topics_context(state: &AppState, headers: &HeaderMap) -> tern_broker::topics:
         host: header_text(headers, header::HOST)
             .map(str::to_owned)
             .unwrap_or_else(|| state.local_address.to_string()),
+        // Tern verifies no signatures yet; a signed request is one that carries a signature.
+        authenticated: headers.contains_key(header::AUTHORIZATION),
     }
 }
 

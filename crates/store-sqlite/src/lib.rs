@@ -8,15 +8,21 @@
 //!
 //! - [`writer`]: the thread, its job queue and the batch/commit loop.
 //! - [`schema`]: tables, indexes and pragmas.
+//! - [`index`]: the in-memory index of every queue's messages, rebuilt at open, through which
+//!   the hot path finds its rows (SQLite is touched by primary key only).
 //! - [`delivery`]: the hot path, send and receive.
 //! - [`operations`]: the SQL behind the other queue methods of [`tern_store::Store`].
 //! - [`topics`]: topics, subscriptions and the one-commit fan-out of a publish.
+//! - [`processes`]: the process manager's state machines, executions, history, timers and
+//!   tasks; one interpreter step is one job, so it commits whole.
 //!
 //! Invariant: no reply is sent for a job until the transaction containing it has committed; a
 //! failed job is rolled back to its own savepoint and does not take its batch-mates with it.
 
 mod delivery;
+mod index;
 mod operations;
+mod processes;
 mod schema;
 mod topics;
 mod writer;
@@ -26,9 +32,10 @@ use std::path::{Path, PathBuf};
 
 use tern_core::receipt::Receipt;
 use tern_core::time::Millis;
+use tern_store::processes as processes_api;
 use tern_store::*;
 
-use writer::Writer;
+use writer::{Db, Writer};
 
 pub const DATABASE_FILE_NAME: &str = "tern.sqlite3";
 const LOCK_FILE_NAME: &str = "LOCK";
@@ -68,7 +75,7 @@ impl SqliteStore {
             path: data_directory.to_owned(),
         })?;
         let connection = schema::open(&data_directory.join(DATABASE_FILE_NAME))?;
-        let writer = Writer::start(connection).map_err(OpenError::Thread)?;
+        let writer = Writer::start(Db::open(connection)?).map_err(OpenError::Thread)?;
         Ok(Self {
             writer,
             _lock: lock,
@@ -89,7 +96,7 @@ impl Store for SqliteStore {
     fn create_queue(&self, queue: NewQueue) -> StoreFuture<'_, CreateQueueOutcome> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::create_queue(connection, &queue)),
+                .run_indexed(move |connection| operations::create_queue(connection, &queue)),
         )
     }
 
@@ -103,14 +110,14 @@ impl Store for SqliteStore {
     fn delete_queue(&self, queue_id: u64) -> StoreFuture<'_, bool> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::delete_queue(connection, queue_id)),
+                .run_indexed(move |connection| operations::delete_queue(connection, queue_id)),
         )
     }
 
     fn send(&self, queue_id: u64, messages: Vec<NewMessage>) -> StoreFuture<'_, Vec<SentMessage>> {
         Box::pin(async move {
             self.writer
-                .run(move |connection| delivery::send(connection, queue_id, &messages))
+                .run_indexed(move |connection| delivery::send(connection, queue_id, &messages))
                 .await?
                 .ok_or(StoreError::QueueNotFound { queue_id })
         })
@@ -119,7 +126,7 @@ impl Store for SqliteStore {
     fn receive(&self, queue_id: u64, request: ReceiveRequest) -> StoreFuture<'_, ReceiveOutcome> {
         Box::pin(
             self.writer
-                .run(move |connection| delivery::receive(connection, queue_id, &request)),
+                .run_indexed(move |connection| delivery::receive(connection, queue_id, &request)),
         )
     }
 
@@ -135,11 +142,9 @@ impl Store for SqliteStore {
         queue_id: u64,
         receipts: Vec<Receipt>,
     ) -> StoreFuture<'_, Vec<DeleteOutcome>> {
-        Box::pin(
-            self.writer.run(move |connection| {
-                operations::delete_messages(connection, queue_id, &receipts)
-            }),
-        )
+        Box::pin(self.writer.run_indexed(move |connection| {
+            operations::delete_messages(connection, queue_id, &receipts)
+        }))
     }
 
     fn change_visibility(
@@ -148,7 +153,7 @@ impl Store for SqliteStore {
         changes: Vec<VisibilityChange>,
         now: Millis,
     ) -> StoreFuture<'_, Vec<VisibilityOutcome>> {
-        Box::pin(self.writer.run(move |connection| {
+        Box::pin(self.writer.run_indexed(move |connection| {
             operations::change_visibility(connection, queue_id, &changes, now)
         }))
     }
@@ -160,7 +165,7 @@ impl Store for SqliteStore {
         max_messages: u32,
         now: Millis,
     ) -> StoreFuture<'_, u64> {
-        Box::pin(self.writer.run(move |connection| {
+        Box::pin(self.writer.run_indexed(move |connection| {
             delivery::move_messages(connection, queue_id, destination, max_messages, now)
         }))
     }
@@ -168,28 +173,27 @@ impl Store for SqliteStore {
     fn purge(&self, queue_id: u64) -> StoreFuture<'_, u64> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::purge(connection, queue_id)),
+                .run_indexed(move |connection| operations::purge(connection, queue_id)),
         )
     }
 
     fn expire(&self, queue_id: u64, retained_since: Millis) -> StoreFuture<'_, u64> {
-        Box::pin(
-            self.writer
-                .run(move |connection| operations::expire(connection, queue_id, retained_since)),
-        )
+        Box::pin(self.writer.run_indexed(move |connection| {
+            operations::expire(connection, queue_id, retained_since)
+        }))
     }
 
     fn counts(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, QueueCounts> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::counts(connection, queue_id, now)),
+                .run_indexed(move |db| Ok(operations::counts(db, queue_id, now))),
         )
     }
 
     fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>> {
         Box::pin(
             self.writer
-                .run(move |connection| operations::next_visible_at(connection, queue_id, now)),
+                .run_indexed(move |db| Ok(operations::next_visible_at(db, queue_id, now))),
         )
     }
 
@@ -225,32 +229,169 @@ impl Store for SqliteStore {
     fn create_subscription(
         &self,
         subscription: SubscriptionRecord,
+        outbox: Vec<NewHttpDelivery>,
     ) -> StoreFuture<'_, CreateSubscriptionOutcome> {
         Box::pin(
-            self.writer
-                .run(move |connection| topics::create_subscription(connection, &subscription)),
+            self.writer.run(move |connection| {
+                topics::create_subscription(connection, &subscription, &outbox)
+            }),
         )
     }
 
-    fn update_subscription(&self, subscription: SubscriptionRecord) -> StoreFuture<'_, bool> {
+    fn update_subscription(
+        &self,
+        subscription: SubscriptionRecord,
+        outbox: Vec<NewHttpDelivery>,
+    ) -> StoreFuture<'_, bool> {
         Box::pin(
-            self.writer
-                .run(move |connection| topics::update_subscription(connection, &subscription)),
+            self.writer.run(move |connection| {
+                topics::update_subscription(connection, &subscription, &outbox)
+            }),
         )
     }
 
-    fn delete_subscription(&self, subscription_id: String) -> StoreFuture<'_, bool> {
+    fn delete_subscription(
+        &self,
+        subscription_id: String,
+        outbox: Vec<NewHttpDelivery>,
+    ) -> StoreFuture<'_, bool> {
+        Box::pin(self.writer.run(move |connection| {
+            topics::delete_subscription(connection, &subscription_id, &outbox)
+        }))
+    }
+
+    fn publish(&self, entries: Vec<PublishEntry>) -> StoreFuture<'_, Vec<PublishEntryOutcome>> {
         Box::pin(
             self.writer
-                .run(move |connection| topics::delete_subscription(connection, &subscription_id)),
+                .run_indexed(move |connection| topics::publish(connection, &entries)),
         )
     }
 
-    fn publish(&self, deliveries: Vec<Delivery>) -> StoreFuture<'_, Vec<DeliveryOutcome>> {
+    fn due_http_deliveries(&self, request: DueHttpDeliveries) -> StoreFuture<'_, HttpDeliveryPage> {
         Box::pin(
             self.writer
-                .run(move |connection| topics::publish(connection, &deliveries)),
+                .run(move |connection| topics::due_http_deliveries(connection, &request)),
         )
+    }
+
+    fn settle_http_delivery(
+        &self,
+        delivery_id: u64,
+        settlement: HttpSettlement,
+    ) -> StoreFuture<'_, bool> {
+        // Indexed: a dead-letter settlement sends into a queue.
+        Box::pin(self.writer.run_indexed(move |connection| {
+            topics::settle_http_delivery(connection, delivery_id, &settlement)
+        }))
+    }
+}
+
+impl tern_store::processes::ProcessStore for SqliteStore {
+    fn load_state_machines(&self) -> StoreFuture<'_, Vec<processes_api::StateMachineRecord>> {
+        Box::pin(self.writer.run(processes::load_state_machines))
+    }
+
+    fn create_state_machine(
+        &self,
+        machine: processes_api::StateMachineRecord,
+    ) -> StoreFuture<'_, processes_api::CreateOutcome<processes_api::StateMachineRecord>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::create_state_machine(connection, &machine)),
+        )
+    }
+
+    fn update_state_machine(
+        &self,
+        machine: processes_api::StateMachineRecord,
+    ) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::update_state_machine(connection, &machine)),
+        )
+    }
+
+    fn delete_state_machine(&self, arn: String) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::delete_state_machine(connection, &arn)),
+        )
+    }
+
+    fn load_activities(&self) -> StoreFuture<'_, Vec<processes_api::ActivityRecord>> {
+        Box::pin(self.writer.run(processes::load_activities))
+    }
+
+    fn create_activity(
+        &self,
+        activity: processes_api::ActivityRecord,
+    ) -> StoreFuture<'_, processes_api::CreateOutcome<processes_api::ActivityRecord>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::create_activity(connection, &activity)),
+        )
+    }
+
+    fn update_activity(&self, activity: processes_api::ActivityRecord) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::update_activity(connection, &activity)),
+        )
+    }
+
+    fn delete_activity(&self, arn: String) -> StoreFuture<'_, bool> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::delete_activity(connection, &arn)),
+        )
+    }
+
+    fn start_execution(
+        &self,
+        first_step: processes_api::StepCommit,
+    ) -> StoreFuture<'_, processes_api::StartOutcome> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::start_execution(connection, &first_step)),
+        )
+    }
+
+    fn commit_step(&self, step: processes_api::StepCommit) -> StoreFuture<'_, ()> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::commit_step(connection, &step)),
+        )
+    }
+
+    fn execution(&self, arn: String) -> StoreFuture<'_, Option<processes_api::ExecutionRecord>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::execution(connection, &arn)),
+        )
+    }
+
+    fn list_executions(
+        &self,
+        query: processes_api::ExecutionQuery,
+    ) -> StoreFuture<'_, Vec<processes_api::ExecutionRecord>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::list_executions(connection, &query)),
+        )
+    }
+
+    fn history(
+        &self,
+        query: processes_api::HistoryQuery,
+    ) -> StoreFuture<'_, Vec<processes_api::HistoryRecord>> {
+        Box::pin(
+            self.writer
+                .run(move |connection| processes::history(connection, &query)),
+        )
+    }
+
+    fn load_running(&self) -> StoreFuture<'_, processes_api::RunningProcesses> {
+        Box::pin(self.writer.run(processes::load_running))
     }
 }
 
@@ -263,6 +404,14 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(directory.path()).unwrap();
         tern_store::conformance::run_all(&store).await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn passes_the_process_conformance_suite() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path()).unwrap();
+        tern_store::conformance::processes::run_all(&store).await;
         store.close().await;
     }
 

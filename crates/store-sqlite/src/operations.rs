@@ -1,6 +1,7 @@
 //! The SQL behind each store operation. Every function runs inside the writer's transaction, so
 //! a read followed by a write here is atomic with respect to every other request. Sending and
-//! receiving, the hot path, live in [`crate::delivery`].
+//! receiving, the hot path, live in [`crate::delivery`]. Messages are found through the
+//! in-memory [`crate::index`] and touched by primary key; counts come from the index alone.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,9 @@ use tern_core::queue_attributes::QueueAttributes;
 use tern_core::receipt::Receipt;
 use tern_core::time::{Millis, seconds_to_millis};
 use tern_store::*;
+
+use crate::index::QueueIndex;
+use crate::writer::Db;
 
 pub(crate) fn to_sql_error(error: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(error))
@@ -37,6 +41,19 @@ pub(crate) fn as_i64(value: u64) -> i64 {
     value.min(i64::MAX as u64) as i64
 }
 
+/// `(?1, ?2), (?3, ?4)` for `rows` rows of `columns` numbered parameters.
+pub(crate) fn placeholder_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let numbers: Vec<String> = (1..=columns)
+                .map(|column| format!("?{}", row * columns + column))
+                .collect();
+            format!("({})", numbers.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const QUEUE_COLUMNS: &str = "id, name, attributes, tags, created_at, last_modified_at";
 
 fn queue_from_row(row: &Row<'_>) -> rusqlite::Result<QueueRecord> {
@@ -62,10 +79,8 @@ pub fn load_queues(connection: &Connection) -> rusqlite::Result<Vec<QueueRecord>
     rows.collect()
 }
 
-pub fn create_queue(
-    connection: &Connection,
-    queue: &NewQueue,
-) -> rusqlite::Result<CreateQueueOutcome> {
+pub fn create_queue(db: &Db, queue: &NewQueue) -> rusqlite::Result<CreateQueueOutcome> {
+    let connection: &Connection = db;
     let existing = connection
         .prepare_cached(&format!(
             "SELECT {QUEUE_COLUMNS} FROM queues WHERE name = ?1"
@@ -83,8 +98,10 @@ pub fn create_queue(
              VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
         .execute(params![queue.name, attributes, tags, as_i64(queue.now)])?;
+    let id = as_u64(connection.last_insert_rowid());
+    db.index().add_queue(id);
     Ok(CreateQueueOutcome::Created(QueueRecord {
-        id: as_u64(connection.last_insert_rowid()),
+        id,
         name: queue.name.clone(),
         attributes: queue.attributes.clone(),
         tags: queue.tags.clone(),
@@ -109,81 +126,170 @@ pub fn update_queue(connection: &Connection, queue: &QueueRecord) -> rusqlite::R
     Ok(())
 }
 
-pub fn delete_queue(connection: &Connection, queue_id: u64) -> rusqlite::Result<bool> {
-    let deleted = connection
+pub fn delete_queue(db: &Db, queue_id: u64) -> rusqlite::Result<bool> {
+    let deleted = db
         .prepare_cached("DELETE FROM queues WHERE id = ?1")?
         .execute([as_i64(queue_id)])?;
+    if let Some(messages) = db.index().remove_queue(queue_id) {
+        delete_rows(db, queue_id, &messages, messages.seqs())?;
+    }
     for statement in [
-        "DELETE FROM messages WHERE queue_id = ?1",
         "DELETE FROM deduplication WHERE queue_id = ?1",
         "DELETE FROM receive_attempts WHERE queue_id = ?1",
     ] {
-        connection
-            .prepare_cached(statement)?
-            .execute([as_i64(queue_id)])?;
+        db.prepare_cached(statement)?.execute([as_i64(queue_id)])?;
     }
     Ok(deleted > 0)
 }
 
-/// `None` if the queue no longer exists: a send racing a DeleteQueue must not leave orphans.
+/// Deletes many rows of one queue: one range scan over the primary key when the queue's
+/// messages lie close together (a backlog usually does), one lookup each otherwise.
+fn delete_rows(
+    db: &Db,
+    queue_id: u64,
+    queue: &QueueIndex,
+    seqs: impl Iterator<Item = u64>,
+) -> rusqlite::Result<()> {
+    let Some((low, high)) = queue.seq_range() else {
+        return Ok(());
+    };
+    let span = high - low + 1;
+    if span <= 4 * queue.len() as u64 {
+        db.prepare_cached("DELETE FROM messages WHERE seq BETWEEN ?1 AND ?2 AND queue_id = ?3")?
+            .execute(params![as_i64(low), as_i64(high), as_i64(queue_id)])?;
+    } else {
+        let mut delete = db.prepare_cached("DELETE FROM messages WHERE seq = ?1")?;
+        for seq in seqs {
+            delete.execute([as_i64(seq)])?;
+        }
+    }
+    Ok(())
+}
+
+/// The receipt as the row knows it: its current token and when it was last received.
 struct ReceiptState {
     token: u64,
-    visible_at: Millis,
     last_received_at: Option<Millis>,
 }
 
-fn receipt_state(
-    connection: &Connection,
-    queue_id: u64,
-    receipt: &Receipt,
-) -> rusqlite::Result<Option<ReceiptState>> {
-    if receipt.queue_id != queue_id {
-        return Ok(None);
-    }
-    connection
-        .prepare_cached(
-            "SELECT receipt_token, visible_at, last_received_at FROM messages
-             WHERE seq = ?1 AND queue_id = ?2",
-        )?
-        .query_row(
-            params![as_i64(receipt.message_seq), as_i64(queue_id)],
-            |row| {
-                Ok(ReceiptState {
-                    token: row.get::<_, i64>(0)? as u64,
-                    visible_at: as_u64(row.get(1)?),
-                    last_received_at: row.get::<_, Option<i64>>(2)?.map(as_u64),
-                })
-            },
-        )
+fn receipt_state(db: &Db, seq: u64) -> rusqlite::Result<Option<ReceiptState>> {
+    db.prepare_cached("SELECT receipt_token, last_received_at FROM messages WHERE seq = ?1")?
+        .query_row([as_i64(seq)], |row| {
+            Ok(ReceiptState {
+                token: row.get::<_, i64>(0)? as u64,
+                last_received_at: row.get::<_, Option<i64>>(1)?.map(as_u64),
+            })
+        })
         .optional()
 }
 
+/// Whether the index holds this receipt's message in this queue, and its receive count.
+fn indexed_receive_count(db: &Db, queue_id: u64, receipt: &Receipt) -> Option<u32> {
+    if receipt.queue_id != queue_id {
+        return None;
+    }
+    let index = db.index();
+    let entry = index.queue(queue_id)?.get(receipt.message_seq)?;
+    Some(entry.receive_count)
+}
+
+/// Receipts one `DELETE` statement checks at most (a `DeleteMessageBatch` has up to 10).
+const RECEIPTS_PER_DELETE_MAX: usize = 10;
+
 pub fn delete_messages(
-    connection: &Connection,
+    db: &Db,
     queue_id: u64,
     receipts: &[Receipt],
 ) -> rusqlite::Result<Vec<DeleteOutcome>> {
     let mut outcomes = Vec::with_capacity(receipts.len());
-    for receipt in receipts {
-        let outcome = match receipt_state(connection, queue_id, receipt)? {
-            None => DeleteOutcome::Gone,
-            Some(state) if state.last_received_at.is_none() || state.token != receipt.token => {
-                DeleteOutcome::Stale
+    for chunk in receipts.chunks(RECEIPTS_PER_DELETE_MAX) {
+        let repeats_a_message = chunk.iter().enumerate().any(|(position, receipt)| {
+            chunk[..position]
+                .iter()
+                .any(|earlier| earlier.message_seq == receipt.message_seq)
+        });
+        if repeats_a_message {
+            // One `CASE` arm per message: receipts of one message go one statement each.
+            for receipt in chunk {
+                delete_chunk(db, queue_id, std::slice::from_ref(receipt), &mut outcomes)?;
             }
-            Some(_) => {
-                connection
-                    .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
-                    .execute([as_i64(receipt.message_seq)])?;
-                DeleteOutcome::Deleted
-            }
-        };
-        outcomes.push(outcome);
+        } else {
+            delete_chunk(db, queue_id, chunk, &mut outcomes)?;
+        }
     }
     Ok(outcomes)
 }
 
+/// One statement deletes every receipt of `receipts` that is its message's latest:
+/// `WHERE seq IN (…) AND receipt_token = CASE seq WHEN … END`, by primary key.
+fn delete_chunk(
+    db: &Db,
+    queue_id: u64,
+    receipts: &[Receipt],
+    outcomes: &mut Vec<DeleteOutcome>,
+) -> rusqlite::Result<()> {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let by_count = SQL.get_or_init(|| {
+        (1..=RECEIPTS_PER_DELETE_MAX)
+            .map(|count| {
+                let seqs: Vec<String> = (0..count).map(|i| format!("?{}", 2 * i + 1)).collect();
+                let tokens: String = (0..count)
+                    .map(|i| format!(" WHEN ?{} THEN ?{}", 2 * i + 1, 2 * i + 2))
+                    .collect();
+                format!(
+                    "DELETE FROM messages
+                     WHERE seq IN ({}) AND receipt_token = CASE seq{tokens} END
+                     RETURNING seq",
+                    seqs.join(", ")
+                )
+            })
+            .collect()
+    });
+    let first_outcome = outcomes.len();
+    // Only receipts of messages the index holds as received can delete anything.
+    let mut candidates = Vec::with_capacity(receipts.len());
+    for receipt in receipts {
+        outcomes.push(match indexed_receive_count(db, queue_id, receipt) {
+            None => DeleteOutcome::Gone,
+            // Never received (or moved since): no receipt can be current.
+            Some(0) => DeleteOutcome::Stale,
+            Some(_) => {
+                candidates.push(receipt);
+                DeleteOutcome::Stale
+            }
+        });
+    }
+    let Some(sql) = by_count.get(candidates.len().wrapping_sub(1)) else {
+        return Ok(());
+    };
+    let mut statement = db.prepare_cached(sql)?;
+    for (number, receipt) in candidates.iter().enumerate() {
+        statement.raw_bind_parameter(2 * number + 1, as_i64(receipt.message_seq))?;
+        // Stored as the same bits, read back the same way: i64 is only the SQL carrier.
+        statement.raw_bind_parameter(2 * number + 2, receipt.token as i64)?;
+    }
+    let mut deleted = Vec::with_capacity(candidates.len());
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next()? {
+        deleted.push(as_u64(row.get(0)?));
+    }
+    let mut index = db.index();
+    let queue = index.queue_mut(queue_id);
+    if let Some(queue) = queue {
+        for seq in &deleted {
+            queue.remove(*seq);
+        }
+    }
+    for (receipt, outcome) in receipts.iter().zip(&mut outcomes[first_outcome..]) {
+        if deleted.contains(&receipt.message_seq) {
+            *outcome = DeleteOutcome::Deleted;
+        }
+    }
+    Ok(())
+}
+
 pub fn change_visibility(
-    connection: &Connection,
+    db: &Db,
     queue_id: u64,
     changes: &[VisibilityChange],
     now: Millis,
@@ -191,24 +297,39 @@ pub fn change_visibility(
     let limit = seconds_to_millis(VISIBILITY_TIMEOUT_SECONDS_MAX);
     let mut outcomes = Vec::with_capacity(changes.len());
     for change in changes {
-        let state = receipt_state(connection, queue_id, &change.receipt)?;
+        let seq = change.receipt.message_seq;
+        let visible_at = (indexed_receive_count(db, queue_id, &change.receipt).is_some())
+            .then(|| {
+                db.index()
+                    .queue(queue_id)?
+                    .get(seq)
+                    .map(|entry| entry.visible_at)
+            })
+            .flatten();
+        let state = match visible_at {
+            Some(visible_at) => receipt_state(db, seq)?.map(|state| (state, visible_at)),
+            None => None,
+        };
         let outcome = match state {
-            Some(state) if state.token == change.receipt.token => match state.last_received_at {
-                None => VisibilityOutcome::Invalid,
-                Some(_) if state.visible_at <= now => VisibilityOutcome::NotInFlight,
-                Some(received_at) if change.hidden_until > received_at.saturating_add(limit) => {
-                    VisibilityOutcome::BeyondLimit
+            Some((state, visible_at)) if state.token == change.receipt.token => {
+                match state.last_received_at {
+                    None => VisibilityOutcome::Invalid,
+                    Some(_) if visible_at <= now => VisibilityOutcome::NotInFlight,
+                    Some(received_at)
+                        if change.hidden_until > received_at.saturating_add(limit) =>
+                    {
+                        VisibilityOutcome::BeyondLimit
+                    }
+                    Some(_) => {
+                        db.prepare_cached("UPDATE messages SET visible_at = ?2 WHERE seq = ?1")?
+                            .execute(params![as_i64(seq), as_i64(change.hidden_until)])?;
+                        if let Some(queue) = db.index().queue_mut(queue_id) {
+                            queue.set_visible_at(seq, change.hidden_until);
+                        }
+                        VisibilityOutcome::Changed
+                    }
                 }
-                Some(_) => {
-                    connection
-                        .prepare_cached("UPDATE messages SET visible_at = ?2 WHERE seq = ?1")?
-                        .execute(params![
-                            as_i64(change.receipt.message_seq),
-                            as_i64(change.hidden_until)
-                        ])?;
-                    VisibilityOutcome::Changed
-                }
-            },
+            }
             _ => VisibilityOutcome::Invalid,
         };
         outcomes.push(outcome);
@@ -216,22 +337,27 @@ pub fn change_visibility(
     Ok(outcomes)
 }
 
-pub fn purge(connection: &Connection, queue_id: u64) -> rusqlite::Result<u64> {
-    let deleted = connection
-        .prepare_cached("DELETE FROM messages WHERE queue_id = ?1")?
-        .execute([as_i64(queue_id)])?;
-    Ok(deleted as u64)
+pub fn purge(db: &Db, queue_id: u64) -> rusqlite::Result<u64> {
+    let Some(messages) = db.index().queue_mut(queue_id).map(std::mem::take) else {
+        return Ok(0);
+    };
+    delete_rows(db, queue_id, &messages, messages.seqs())?;
+    Ok(messages.len() as u64)
 }
 
-pub fn expire(
-    connection: &Connection,
-    queue_id: u64,
-    retained_since: Millis,
-) -> rusqlite::Result<u64> {
-    let deleted = connection
-        .prepare_cached("DELETE FROM messages WHERE queue_id = ?1 AND sent_at < ?2")?
-        .execute(params![as_i64(queue_id), as_i64(retained_since)])?;
-    Ok(deleted as u64)
+pub fn expire(db: &Db, queue_id: u64, retained_since: Millis) -> rusqlite::Result<u64> {
+    let expired = match db.index().queue_mut(queue_id) {
+        Some(queue) => queue.expired(retained_since),
+        None => return Ok(0),
+    };
+    let mut delete = db.prepare_cached("DELETE FROM messages WHERE seq = ?1")?;
+    for &seq in &expired {
+        delete.execute([as_i64(seq)])?;
+        if let Some(queue) = db.index().queue_mut(queue_id) {
+            queue.remove(seq);
+        }
+    }
+    Ok(expired.len() as u64)
 }
 
 pub fn expire_deduplication(connection: &Connection, now: Millis) -> rusqlite::Result<u64> {
@@ -247,39 +373,19 @@ pub fn expire_deduplication(connection: &Connection, now: Millis) -> rusqlite::R
     Ok(forgotten)
 }
 
-pub fn counts(
-    connection: &Connection,
-    queue_id: u64,
-    now: Millis,
-) -> rusqlite::Result<QueueCounts> {
-    connection
-        .prepare_cached(
-            "SELECT
-                 COALESCE(SUM(visible_at <= ?2), 0),
-                 COALESCE(SUM(visible_at > ?2 AND receive_count > 0), 0),
-                 COALESCE(SUM(visible_at > ?2 AND receive_count = 0), 0)
-             FROM messages WHERE queue_id = ?1",
-        )?
-        .query_row(params![as_i64(queue_id), as_i64(now)], |row| {
-            Ok(QueueCounts {
-                visible: as_u64(row.get(0)?),
-                in_flight: as_u64(row.get(1)?),
-                delayed: as_u64(row.get(2)?),
-            })
-        })
+pub fn counts(db: &Db, queue_id: u64, now: Millis) -> QueueCounts {
+    let index = db.index();
+    let Some(queue) = index.queue(queue_id) else {
+        return QueueCounts::default();
+    };
+    let (visible, in_flight, delayed) = queue.counts(now);
+    QueueCounts {
+        visible,
+        in_flight,
+        delayed,
+    }
 }
 
-pub fn next_visible_at(
-    connection: &Connection,
-    queue_id: u64,
-    now: Millis,
-) -> rusqlite::Result<Option<Millis>> {
-    connection
-        .prepare_cached(
-            "SELECT MIN(visible_at) FROM messages WHERE queue_id = ?1 AND visible_at > ?2",
-        )?
-        .query_row(params![as_i64(queue_id), as_i64(now)], |row| {
-            row.get::<_, Option<i64>>(0)
-        })
-        .map(|value| value.map(as_u64))
+pub fn next_visible_at(db: &Db, queue_id: u64, now: Millis) -> Option<Millis> {
+    db.index().queue(queue_id)?.next_visible_at(now)
 }

@@ -39,8 +39,6 @@ const SCHEMA: &str = "
         last_received_at INTEGER,
         receipt_token INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue_id, visible_at);
-    CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue_id, sent_at);
 ";
 
 /// Schema changes after the first release, applied in order; `PRAGMA user_version` records how
@@ -92,6 +90,124 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         UNIQUE (topic_id, protocol, endpoint)
     );
+    ",
+    // 4: the process manager (Step Functions): state machines, activities, executions with their
+    // history, and what running executions wait for (timers, tasks). AUTOINCREMENT on
+    // executions: `seq` orders listings and is never reused.
+    "
+    CREATE TABLE state_machines (
+        arn TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        machine_type TEXT NOT NULL,
+        role_arn TEXT NOT NULL,
+        logging TEXT NOT NULL,
+        tracing TEXT NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER,
+        revision_id TEXT NOT NULL,
+        deleting INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE activities (
+        arn TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE executions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        arn TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        state_machine_arn TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        revision_id TEXT NOT NULL,
+        role_arn TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        cause TEXT,
+        started_at INTEGER NOT NULL,
+        stopped_at INTEGER,
+        redrive_count INTEGER NOT NULL DEFAULT 0,
+        redriven_at INTEGER,
+        state TEXT NOT NULL,
+        parent_token TEXT
+    );
+    CREATE INDEX executions_by_machine ON executions (state_machine_arn, seq);
+    CREATE INDEX executions_running ON executions (status) WHERE status = 'RUNNING';
+    CREATE TABLE execution_history (
+        execution_arn TEXT NOT NULL,
+        event_id INTEGER NOT NULL,
+        previous_event_id INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        details TEXT,
+        PRIMARY KEY (execution_arn, event_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE execution_timers (
+        execution_arn TEXT NOT NULL,
+        timer_id INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        PRIMARY KEY (execution_arn, timer_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE execution_tasks (
+        token TEXT PRIMARY KEY,
+        execution_arn TEXT NOT NULL,
+        task_id INTEGER NOT NULL,
+        resource TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        status TEXT NOT NULL,
+        timeout_seconds INTEGER,
+        heartbeat_seconds INTEGER,
+        created_at INTEGER NOT NULL,
+        UNIQUE (execution_arn, task_id)
+    );
+    ",
+    // 5: SNS http/https subscriptions (confirmation state, pending HTTP deliveries that survive
+    // a crash) and FIFO topics' own deduplication window.
+    "
+    ALTER TABLE subscriptions ADD COLUMN pending_confirmation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN confirmation_was_authenticated INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE subscriptions ADD COLUMN token TEXT;
+    ALTER TABLE subscriptions ADD COLUMN token_expires_at INTEGER;
+    CREATE INDEX subscriptions_by_token ON subscriptions (token) WHERE token IS NOT NULL;
+    CREATE TABLE http_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscription_id TEXT NOT NULL,
+        topic_id INTEGER NOT NULL,
+        endpoint TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX http_deliveries_by_due ON http_deliveries (due_at, id);
+    -- Subscriptions take turns at delivery: each one's earliest due deliveries, by index.
+    CREATE INDEX http_deliveries_by_subscription ON http_deliveries (subscription_id, due_at);
+    CREATE INDEX http_deliveries_by_topic ON http_deliveries (topic_id);
+    CREATE TABLE topic_deduplication (
+        topic_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        deduplication_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sequence_number TEXT NOT NULL,
+        window_ends_at INTEGER NOT NULL,
+        PRIMARY KEY (topic_id, scope, deduplication_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX topic_deduplication_by_expiry ON topic_deduplication (topic_id, window_ends_at);
+    ",
+    // 6: messages are found through the writer's in-memory index and touched by primary key
+    // only, so their secondary indexes go (each cost a B-tree update per insert, receive and
+    // delete). See docs/decisions/0004-in-memory-message-index.md.
+    "
+    DROP INDEX IF EXISTS messages_by_visibility;
+    DROP INDEX IF EXISTS messages_by_age;
+    DROP INDEX IF EXISTS messages_by_group;
     ",
 ];
 

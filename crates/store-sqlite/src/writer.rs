@@ -4,21 +4,72 @@
 //! [`BATCH_JOBS_MAX`]), runs each inside its own savepoint of one transaction, commits once, and
 //! only then answers every job in the batch. While it sits in the commit's fsync, new jobs queue
 //! up and form the next batch, so the batch size grows with load by itself.
+//!
+//! The thread also owns the in-memory message [`Index`]: queue jobs get both through [`Db`].
+//! Memory has no savepoints, so when a job fails (its savepoint rolled back) or a commit fails,
+//! the index is rebuilt from the database before the next batch.
 
+use std::cell::{RefCell, RefMut};
+use std::ops::Deref;
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tern_store::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::index::Index;
+
+/// The writer thread's state: the connection, and the index of every queue's messages that
+/// mirrors the `messages` table.
+pub struct Db {
+    connection: Connection,
+    index: RefCell<Index>,
+}
+
+impl Db {
+    pub fn open(connection: Connection) -> rusqlite::Result<Self> {
+        // Every statement of the hot path, with the multi-row variants of inserts and deletes,
+        // stays prepared; rusqlite's default of 16 made the writer re-parse statements.
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let index = Index::load(&connection)?;
+        Ok(Self {
+            connection,
+            index: RefCell::new(index),
+        })
+    }
+
+    /// Borrow it for one step at a time: a job never holds it across another call that needs it.
+    pub fn index(&self) -> RefMut<'_, Index> {
+        self.index.borrow_mut()
+    }
+
+    fn rebuild_index(&self) {
+        match Index::load(&self.connection) {
+            Ok(index) => *self.index.borrow_mut() = index,
+            Err(error) => tracing::error!(%error, "cannot rebuild the message index"),
+        }
+    }
+}
+
+impl Deref for Db {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.connection
+    }
+}
+
 /// Jobs folded into one commit at most. Bounds the latency a large batch adds to its first job.
 const BATCH_JOBS_MAX: usize = 512;
+/// Prepared statements kept by the writer's connection.
+const STATEMENT_CACHE_CAPACITY: usize = 256;
 /// Jobs waiting for the writer at most; senders wait (asynchronously) beyond it.
 const QUEUE_JOBS_MAX: usize = 8_192;
 
 /// Called once the batch's transaction has committed (or failed to), to answer one job.
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+/// Runs the job in its savepoint; `false` in the second place if the job failed.
+type Job = Box<dyn FnOnce(&Db) -> (Completion, bool) + Send>;
 
 enum Command {
     Job(Job),
@@ -35,11 +86,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(connection: Connection) -> std::io::Result<Self> {
+    pub fn start(db: Db) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_JOBS_MAX);
         let thread = std::thread::Builder::new()
             .name("tern-store-writer".to_owned())
-            .spawn(move || run_loop(connection, receiver))?;
+            .spawn(move || run_loop(db, receiver))?;
         Ok(Self {
             sender,
             thread: std::sync::Mutex::new(Some(thread)),
@@ -52,17 +103,28 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     {
+        self.run_indexed(move |db: &Db| operation(db)).await
+    }
+
+    /// Like [`Writer::run`], for operations that read or change the message index.
+    pub async fn run_indexed<R, F>(&self, operation: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> rusqlite::Result<R> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
-            let outcome = in_savepoint(connection, operation);
-            Box::new(move |committed: Result<(), String>| {
+        let job: Job = Box::new(move |db| {
+            let outcome = in_savepoint(db, operation);
+            let succeeded = outcome.is_ok();
+            let completion: Completion = Box::new(move |committed: Result<(), String>| {
                 let result = match committed {
                     Ok(()) => outcome.map_err(StoreError::engine),
                     Err(reason) => Err(StoreError::engine(CommitFailed(reason))),
                 };
                 // The caller may have gone away (client disconnected); the write stands anyway.
                 let _ = reply.send(result);
-            })
+            });
+            (completion, succeeded)
         });
         self.sender
             .send(Command::Job(job))
@@ -84,24 +146,32 @@ impl Writer {
     }
 }
 
+/// Runs a statement that takes no parameters from the statement cache: parsing `SAVEPOINT` and
+/// `RELEASE` anew for every job was a measurable share of the writer's time.
+fn execute_cached(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn in_savepoint<R>(
-    connection: &Connection,
-    operation: impl FnOnce(&Connection) -> rusqlite::Result<R>,
+    db: &Db,
+    operation: impl FnOnce(&Db) -> rusqlite::Result<R>,
 ) -> rusqlite::Result<R> {
-    connection.execute_batch("SAVEPOINT job")?;
-    match operation(connection) {
+    execute_cached(db, "SAVEPOINT job")?;
+    match operation(db) {
         Ok(value) => {
-            connection.execute_batch("RELEASE job")?;
+            execute_cached(db, "RELEASE job")?;
             Ok(value)
         }
         Err(error) => {
-            connection.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            execute_cached(db, "ROLLBACK TO job")?;
+            execute_cached(db, "RELEASE job")?;
             Err(error)
         }
     }
 }
 
-fn run_loop(connection: Connection, mut receiver: mpsc::Receiver<Command>) {
+fn run_loop(db: Db, mut receiver: mpsc::Receiver<Command>) {
     while let Some(first) = receiver.blocking_recv() {
         let mut jobs = Vec::new();
         let mut close_request = None;
@@ -116,29 +186,39 @@ fn run_loop(connection: Connection, mut receiver: mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&connection, jobs);
+        commit_batch(&db, jobs);
         if let Some(done) = close_request {
-            drop(connection);
+            drop(db);
             let _ = done.send(());
             return;
         }
     }
 }
 
-fn commit_batch(connection: &Connection, jobs: Vec<Job>) {
+fn commit_batch(db: &Db, jobs: Vec<Job>) {
     if jobs.is_empty() {
         return;
     }
-    let began = connection.execute_batch("BEGIN IMMEDIATE");
-    let completions: Vec<Completion> = jobs.into_iter().map(|job| job(connection)).collect();
+    let began = execute_cached(db, "BEGIN IMMEDIATE");
+    let mut completions: Vec<Completion> = Vec::with_capacity(jobs.len());
+    let mut all_succeeded = true;
+    for job in jobs {
+        let (completion, succeeded) = job(db);
+        completions.push(completion);
+        all_succeeded &= succeeded;
+    }
     let committed = began
-        .and_then(|()| connection.execute_batch("COMMIT"))
+        .and_then(|()| execute_cached(db, "COMMIT"))
         .map_err(|error| {
             tracing::error!(%error, "group commit failed");
             // Leave no transaction open for the next batch.
-            let _ = connection.execute_batch("ROLLBACK");
+            let _ = db.execute_batch("ROLLBACK");
             error.to_string()
         });
+    if !all_succeeded || committed.is_err() {
+        // Some change the index already shows was rolled back.
+        db.rebuild_index();
+    }
     tracing::trace!(jobs = completions.len(), "group commit");
     for completion in completions {
         completion(committed.clone());

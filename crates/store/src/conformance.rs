@@ -10,6 +10,7 @@ use tern_core::time::Millis;
 
 use crate::*;
 
+pub mod processes;
 mod topics;
 
 const T0: Millis = 1_700_000_000_000;
@@ -20,6 +21,7 @@ pub async fn run_all(store: &dyn Store) {
     send_receive_delete(store).await;
     hidden_messages_are_not_received_twice(store).await;
     stale_receipts_do_not_delete(store).await;
+    a_delete_batch_settles_each_receipt_on_its_own(store).await;
     visibility_changes(store).await;
     delayed_messages_wait(store).await;
     counts_split_visible_in_flight_and_delayed(store).await;
@@ -37,6 +39,10 @@ pub async fn run_all(store: &dyn Store) {
     topics::subscriptions_are_deleted_one_by_one(store).await;
     topics::publish_fans_out_to_every_queue_and_skips_gone_ones(store).await;
     topics::publish_deduplicates_like_send(store).await;
+    topics::topic_deduplication_returns_the_original_within_its_window(store).await;
+    topics::subscription_state_and_outbox_are_stored_together(store).await;
+    topics::http_deliveries_are_retried_and_dead_lettered(store).await;
+    topics::http_deliveries_take_turns_by_subscription(store).await;
 }
 
 fn grouped(body: &str, group: &str, sent_at: Millis) -> NewMessage {
@@ -395,6 +401,60 @@ async fn stale_receipts_do_not_delete(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(outcome, vec![DeleteOutcome::Gone]);
+}
+
+async fn a_delete_batch_settles_each_receipt_on_its_own(store: &dyn Store) {
+    let queue = queue(store, "conformance-delete-batch").await;
+    // `d` is delayed, so it is never received here.
+    let batch = vec![
+        message("a", T0, T0),
+        message("b", T0, T0),
+        message("c", T0, T0),
+        message("d", T0, T0 + 5_000),
+    ];
+    let sent = store.send(queue.id, batch).await.unwrap();
+    let first = take(store, queue.id, receive_at(T0, 3, 10)).await;
+    assert_eq!(bodies(&first), ["a", "b", "c"]);
+    for (received, sent) in first.iter().zip(&sent) {
+        assert_eq!(
+            received.receipt.message_seq, sent.seq,
+            "receipts name the sent seq"
+        );
+    }
+    // `a` again once its visibility ended: its first receipt is stale now, the second current.
+    let again = take(store, queue.id, receive_at(T0 + 10, 1, 1_000)).await;
+    assert_eq!(bodies(&again), ["a"]);
+    let never_received = Receipt {
+        queue_id: queue.id,
+        message_seq: sent[3].seq,
+        token: 7,
+    };
+    let foreign = Receipt {
+        queue_id: queue.id + 1_000,
+        ..first[2].receipt
+    };
+    let receipts = vec![
+        first[0].receipt,
+        again[0].receipt,
+        first[1].receipt,
+        never_received,
+        foreign,
+    ];
+    let outcomes = store.delete_messages(queue.id, receipts).await.unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            DeleteOutcome::Stale,
+            DeleteOutcome::Deleted,
+            DeleteOutcome::Deleted,
+            DeleteOutcome::Stale,
+            DeleteOutcome::Gone,
+        ]
+    );
+    let left = take(store, queue.id, receive_at(T0 + 6_000, 10, 1_000)).await;
+    let mut left = bodies(&left);
+    left.sort_unstable();
+    assert_eq!(left, ["c", "d"], "only the current receipts deleted");
 }
 
 async fn visibility_changes(store: &dyn Store) {

@@ -5,12 +5,15 @@
 //!   only once the change is on stable storage; that is the whole durability story of Tern.
 //! - Topics and subscriptions (SNS) are stored here too, and [`Store::publish`] fans one message
 //!   out to many queues in one commit.
+//! - [`processes`]: the process manager's contract ([`processes::ProcessStore`]): state
+//!   machines, executions, history, timers and tasks, one interpreter step per commit.
 //! - [`conformance`]: the shared behavioural suite. Each backend runs it from its own tests.
 //!
 //! Architecture invariant: this crate depends on no storage engine, no async runtime and no HTTP
 //! library. Backends depend on it, never the other way round.
 
 pub mod conformance;
+pub mod processes;
 mod types;
 
 pub use types::*;
@@ -130,21 +133,47 @@ pub trait Store: Send + Sync + 'static {
     fn delete_topic(&self, topic_id: u64) -> StoreFuture<'_, bool>;
 
     /// Adds the subscription unless the topic already has one with the same protocol and
-    /// endpoint (then returns that one), or the topic is gone.
+    /// endpoint (then returns that one), or the topic is gone. `outbox` (its confirmation
+    /// request) is stored in the same commit, only if the subscription was created.
     fn create_subscription(
         &self,
         subscription: SubscriptionRecord,
+        outbox: Vec<NewHttpDelivery>,
     ) -> StoreFuture<'_, CreateSubscriptionOutcome>;
 
-    /// Replaces a subscription's attributes. `false` if it is gone.
-    fn update_subscription(&self, subscription: SubscriptionRecord) -> StoreFuture<'_, bool>;
+    /// Replaces a subscription's attributes and confirmation state, storing `outbox` in the same
+    /// commit. `false` (and nothing stored) if it is gone.
+    fn update_subscription(
+        &self,
+        subscription: SubscriptionRecord,
+        outbox: Vec<NewHttpDelivery>,
+    ) -> StoreFuture<'_, bool>;
 
-    /// `false` if it was already gone.
-    fn delete_subscription(&self, subscription_id: String) -> StoreFuture<'_, bool>;
+    /// Deletes the subscription and its pending HTTP deliveries, counts it in its topic's
+    /// `SubscriptionsDeleted` attribute, then stores `outbox` (its unsubscribe confirmation), all
+    /// in one commit. `false` if it was already gone.
+    fn delete_subscription(
+        &self,
+        subscription_id: String,
+        outbox: Vec<NewHttpDelivery>,
+    ) -> StoreFuture<'_, bool>;
 
-    /// Fan-out: stores every delivery, each exactly as [`Store::send`] would (FIFO
-    /// deduplication included), in **one** durable commit, so a publish that returned is in
-    /// every target queue or (on a crash before the reply) in none. Outcomes are in the order
-    /// given; a delivery whose queue is gone is skipped, not an error.
-    fn publish(&self, deliveries: Vec<Delivery>) -> StoreFuture<'_, Vec<DeliveryOutcome>>;
+    /// Fan-out: for each entry, unless its deduplication id is still within the topic's window,
+    /// stores every queue delivery (each exactly as [`Store::send`] would, FIFO deduplication
+    /// included) and every HTTP delivery; all entries in **one** durable commit, so a publish
+    /// that returned is in every target or (on a crash before the reply) in none. A delivery
+    /// whose queue is gone is skipped, not an error.
+    fn publish(&self, entries: Vec<PublishEntry>) -> StoreFuture<'_, Vec<PublishEntryOutcome>>;
+
+    /// One turn over the subscriptions with HTTP deliveries due at `request.now`, as
+    /// [`DueHttpDeliveries`] describes, and when the next delivery falls due.
+    fn due_http_deliveries(&self, request: DueHttpDeliveries) -> StoreFuture<'_, HttpDeliveryPage>;
+
+    /// Records an attempt's outcome. `false` if the delivery is gone (its subscription or topic
+    /// was deleted meanwhile); a dead-letter message is then not stored either.
+    fn settle_http_delivery(
+        &self,
+        delivery_id: u64,
+        settlement: HttpSettlement,
+    ) -> StoreFuture<'_, bool>;
 }

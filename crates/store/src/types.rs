@@ -201,6 +201,19 @@ pub struct SubscriptionRecord {
     pub endpoint: String,
     pub attributes: BTreeMap<String, String>,
     pub created_at: Millis,
+    /// An `http`/`https` endpoint that has not confirmed yet gets nothing but confirmations.
+    pub pending_confirmation: bool,
+    /// `ConfirmationWasAuthenticated`: unsubscribing then needs a signed request.
+    pub confirmation_was_authenticated: bool,
+    /// The token a ConfirmSubscription must present; kept after confirming so that confirming
+    /// twice answers the same, until it expires.
+    pub token: Option<ConfirmationToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmationToken {
+    pub value: String,
+    pub expires_at: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,4 +237,108 @@ pub enum DeliveryOutcome {
     Sent(SentMessage),
     /// The queue was deleted since the subscription was made; nothing was stored for it.
     QueueGone,
+}
+
+/// An HTTP POST to make on a subscription's behalf (a notification or a confirmation), stored in
+/// the commit that caused it and deleted once the endpoint took it: pending deliveries survive a
+/// crash and resume at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHttpDelivery {
+    pub subscription_id: String,
+    pub topic_id: u64,
+    pub endpoint: String,
+    /// `x-amz-sns-message-type`: `Notification`, `SubscriptionConfirmation`, …
+    pub message_type: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    /// The first attempt is not made before this.
+    pub due_at: Millis,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpDeliveryRecord {
+    pub id: u64,
+    pub delivery: NewHttpDelivery,
+    /// Attempts already made (and failed).
+    pub attempts: u32,
+}
+
+/// Which due HTTP deliveries to hand out. Subscriptions take turns (in id order, starting after
+/// `after_subscription` and wrapping around), each giving at most its share, earliest due first:
+/// one subscription's backlog — an endpoint that stopped answering, say — cannot crowd out the
+/// others, and no call reads more than `subscriptions_max` subscriptions or `limit` deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DueHttpDeliveries {
+    pub now: Millis,
+    /// Where the previous turn stopped ([`HttpDeliveryPage::last_visited`]).
+    pub after_subscription: Option<String>,
+    /// Subscriptions visited at most (one with nothing due counts too).
+    pub subscriptions_max: u32,
+    /// Deliveries returned at most, in all.
+    pub limit: u32,
+    /// Deliveries returned at most per subscription, unless `shares` names it.
+    pub share: u32,
+    /// Subscriptions whose share differs (busy, failing or throttled; 0 skips one).
+    pub shares: BTreeMap<String, u32>,
+    /// Deliveries being attempted now: never returned.
+    pub skip: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpDeliveryPage {
+    /// Due deliveries, subscription by subscription, each one's earliest first.
+    pub deliveries: Vec<HttpDeliveryRecord>,
+    /// When the earliest delivery not yet due falls due.
+    pub next_due_at: Option<Millis>,
+    /// The last subscription visited: the next turn starts after it.
+    pub last_visited: Option<String>,
+    /// Every subscription with pending deliveries was visited. `false` when the visit budget or
+    /// the limit ended the turn first: more may be due now.
+    pub round_complete: bool,
+}
+
+/// What became of one HTTP delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpSettlement {
+    /// The endpoint took it: forget it.
+    Delivered,
+    /// Try again at `due_at`, `attempts` having been made.
+    Retry { attempts: u32, due_at: Millis },
+    /// Retries are exhausted: forget it, and (in the same commit) put this message in the
+    /// subscription's dead-letter queue if it has one.
+    DeadLetter(Option<Box<Delivery>>),
+}
+
+/// A FIFO topic's deduplication: a publish with an id seen within the window is not delivered
+/// again, and its caller gets the original's message id and sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDeduplication {
+    pub topic_id: u64,
+    /// Empty for topic-wide deduplication, the message group for per-group deduplication.
+    pub scope: String,
+    pub id: String,
+    pub message_id: String,
+    pub sequence_number: String,
+    pub now: Millis,
+    pub window_ends_at: Millis,
+}
+
+/// One published message: its deduplication (FIFO topics) and everything it fans out to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishEntry {
+    pub deduplication: Option<TopicDeduplication>,
+    pub deliveries: Vec<Delivery>,
+    pub http_deliveries: Vec<NewHttpDelivery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishEntryOutcome {
+    /// Stored; one outcome per queue delivery, in order.
+    Published(Vec<DeliveryOutcome>),
+    /// A duplicate within the topic's window: nothing was stored.
+    Duplicate {
+        message_id: String,
+        sequence_number: String,
+    },
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tern_server::{Server, ServerConfig};
+use tern_server::{Server, ServerConfig, StepFunctionsConfig};
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +40,31 @@ struct ServeArgs {
     /// Region used in ARNs when a request is not SigV4-signed (signed requests use their own).
     #[arg(long, env = "TERN_REGION", default_value = "us-east-1")]
     region: String,
+    /// Also serve HTTPS here, with Tern's self-signed certificate (written to the data directory
+    /// as tls-certificate.pem); port 0 picks a free port.
+    #[arg(long, env = "TERN_TLS_LISTEN")]
+    tls_listen: Option<SocketAddr>,
+    /// Tern's base URL as SNS subscribers reach it (SigningCertURL, SubscribeURL,
+    /// UnsubscribeURL); defaults to the HTTPS listener, else the HTTP one.
+    #[arg(long, env = "TERN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// PEM file of extra certificates to trust when delivering to https:// subscriptions.
+    #[arg(long, env = "TERN_EXTRA_CA_FILE")]
+    extra_ca_file: Option<PathBuf>,
+    /// Multiplies every Step Functions delay (Wait, Retry intervals, task timeouts and
+    /// heartbeats, execution timeouts): 0.01 runs a one-hour Wait in 36 seconds. For tests.
+    #[arg(long, env = "TERN_TIME_SCALE", default_value_t = 1.0)]
+    time_scale: f64,
+    /// Maps a Lambda function to an HTTP endpoint, as NAME=URL (repeatable; the environment
+    /// variable takes a comma-separated list). Tasks invoking the function POST their payload
+    /// there and take the JSON reply as its result.
+    #[arg(
+        long = "lambda",
+        env = "TERN_LAMBDA_ENDPOINTS",
+        value_delimiter = ',',
+        value_name = "NAME=URL"
+    )]
+    lambda: Vec<String>,
 }
 
 #[tokio::main]
@@ -69,6 +94,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_directory: args.data_dir.clone(),
         account_id: args.account_id,
         default_region: args.region,
+        tls_listen: args.tls_listen,
+        public_url: args.public_url,
+        extra_ca_file: args.extra_ca_file,
+        step_functions: step_functions(args.time_scale, &args.lambda)?,
     };
     let server = Server::bind(config).await.with_context(|| {
         format!(
@@ -80,10 +109,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Scripts and tests wait for this exact line to learn the port.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{address}")?;
+    if let Some(tls_address) = server.tls_address() {
+        writeln!(stdout, "listening on https://{tls_address}")?;
+    }
     stdout.flush()?;
     tracing::info!(%address, data_dir = %args.data_dir.display(), "Tern is serving");
     server.serve(shutdown_signal()).await?;
     Ok(())
+}
+
+fn step_functions(time_scale: f64, lambda: &[String]) -> anyhow::Result<StepFunctionsConfig> {
+    anyhow::ensure!(
+        time_scale.is_finite() && time_scale > 0.0,
+        "--time-scale must be a positive number, got {time_scale}"
+    );
+    let mut lambda_endpoints = std::collections::BTreeMap::new();
+    for mapping in lambda {
+        let (name, url) = mapping
+            .split_once('=')
+            .filter(|(name, url)| !name.is_empty() && url.starts_with("http://"))
+            .with_context(|| {
+                format!("--lambda takes NAME=http://HOST:PORT/PATH, got {mapping:?}")
+            })?;
+        lambda_endpoints.insert(name.to_owned(), url.to_owned());
+    }
+    Ok(StepFunctionsConfig {
+        time_scale,
+        lambda_endpoints,
+    })
 }
 
 async fn shutdown_signal() {

@@ -235,20 +235,24 @@ async fn bad_subscriptions_are_refused_with_aws_errors() {
     let client = sns_client(&server);
     let topic = create_topic(&client, "refusals", false).await;
     let fifo_topic = create_topic(&client, "refusals.fifo", true).await;
-    let http = sns_failure(
+    let email = sns_failure(
         client
             .subscribe()
             .topic_arn(&topic)
-            .protocol("https")
-            .endpoint("https://example.com/hook")
+            .protocol("email")
+            .endpoint("someone@example.com")
             .send()
             .await,
     );
-    assert_eq!((http.status, http.code.as_str()), (400, "InvalidParameter"));
+    assert_eq!(
+        (email.status, email.code.as_str()),
+        (400, "InvalidParameter")
+    );
     assert!(
-        http.message
-            .contains("does not support https subscriptions yet"),
-        "{http:?}"
+        email
+            .message
+            .contains("does not support email subscriptions yet"),
+        "{email:?}"
     );
     let policy = sns_failure(
         client
@@ -352,7 +356,10 @@ async fn publish_fans_out_in_the_envelope_and_raw() {
         assert_eq!(envelope["Subject"], "Headline");
         assert_eq!(envelope["Message"], "hello\r\nworld");
         assert_eq!(envelope["SignatureVersion"], "1");
-        assert!(envelope.get("Signature").is_none(), "not signed yet");
+        assert!(
+            envelope["Signature"].as_str().is_some(),
+            "signed (sns::signing verifies it)"
+        );
         assert!(envelope["SigningCertURL"].as_str().is_some());
         let timestamp = envelope["Timestamp"].as_str().unwrap_or_default();
         assert_eq!(

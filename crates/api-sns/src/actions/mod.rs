@@ -20,6 +20,7 @@ pub const ACTIONS: &[&str] = &[
     "GetTopicAttributes",
     "SetTopicAttributes",
     "Subscribe",
+    "ConfirmSubscription",
     "Unsubscribe",
     "ListSubscriptions",
     "ListSubscriptionsByTopic",
@@ -65,7 +66,10 @@ pub(crate) async fn dispatch(
         "UntagResource" => serve!(input => topics::untag_resource(broker, input).await),
         "ListTagsForResource" => serve!(input => topics::list_tags_for_resource(broker, input)),
         "Subscribe" => serve!(input => subscriptions::subscribe(broker, context, input).await),
-        "Unsubscribe" => serve!(input => subscriptions::unsubscribe(broker, input).await),
+        "ConfirmSubscription" => {
+            serve!(input => subscriptions::confirm_subscription(broker, context, input).await)
+        }
+        "Unsubscribe" => serve!(input => subscriptions::unsubscribe(broker, context, input).await),
         "ListSubscriptions" => {
             serve!(input => subscriptions::list_subscriptions(broker, context, input))
         }
@@ -124,6 +128,21 @@ mod query_inputs {
                    "ReturnSubscriptionArn": true,
                    "Attributes": {"entry": {"RawMessageDelivery": "true"}}}),
         );
+    }
+
+    /// botocore sends an empty list as `Name=`: read as no entries, not as a malformed query.
+    #[test]
+    fn empty_lists_are_bare_names() {
+        fn reads<I: Input>(form: &str) {
+            let params = Params::parse(None, form.as_bytes()).unwrap();
+            if let Err(error) = input::<I>(&params) {
+                panic!("{form}: {error}");
+            }
+        }
+        reads::<topics::CreateTopicInput>("Name=t&Tags=");
+        reads::<topics::TagResourceInput>("ResourceArn=a&Tags=");
+        reads::<topics::UntagResourceInput>("ResourceArn=a&TagKeys=");
+        reads::<publish::PublishBatchInput>("TopicArn=t&PublishBatchRequestEntries=");
     }
 
     #[test]

@@ -18,8 +18,7 @@ pub(crate) struct SubscribeInput {
     protocol: Option<String>,
     endpoint: Option<String>,
     attributes: Option<Entries<String>>,
-    /// Every `sqs` subscription is confirmed at once, so its ARN is always returned.
-    #[allow(dead_code)]
+    /// An HTTP/S subscription's ARN even while it waits for confirmation.
     return_subscription_arn: Option<bool>,
 }
 
@@ -56,6 +55,36 @@ pub(crate) async fn subscribe(
             &protocol,
             input.endpoint.as_deref(),
             Entries::into_map(input.attributes),
+            input.return_subscription_arn.unwrap_or(false),
+        )
+        .await?;
+    Ok(SubscriptionArnOutput(arn))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ConfirmSubscriptionInput {
+    topic_arn: Option<String>,
+    token: Option<String>,
+    authenticate_on_unsubscribe: Option<String>,
+}
+
+impl Input for ConfirmSubscriptionInput {}
+
+/// Also what a GET of a confirmation's `SubscribeURL` runs.
+pub(crate) async fn confirm_subscription(
+    broker: &Broker,
+    context: &TopicsContext,
+    input: ConfirmSubscriptionInput,
+) -> Result<SubscriptionArnOutput, SnsError> {
+    let topic_arn = required(input.topic_arn, "TopicArn")?;
+    let token = required(input.token, "Token")?;
+    let arn = broker
+        .confirm_subscription(
+            context,
+            &topic_arn,
+            &token,
+            input.authenticate_on_unsubscribe.as_deref(),
         )
         .await?;
     Ok(SubscriptionArnOutput(arn))
@@ -71,10 +100,14 @@ impl Input for SubscriptionArnInput {}
 
 pub(crate) async fn unsubscribe(
     broker: &Broker,
+    context: &TopicsContext,
     input: SubscriptionArnInput,
 ) -> Result<Empty, SnsError> {
     broker
-        .unsubscribe(&required(input.subscription_arn, "SubscriptionArn")?)
+        .unsubscribe(
+            context,
+            &required(input.subscription_arn, "SubscriptionArn")?,
+        )
         .await?;
     Ok(Empty)
 }

@@ -11,7 +11,8 @@ use tern_broker::topics::{SnsError, TopicSettings, TopicsContext};
 
 use super::required;
 use crate::codec::{
-    Empty, Entries, Input, Members, Tag, string_map, string_members, tag_members, write_entries,
+    Empty, EmptyResult, Entries, Input, Members, Tag, string_map, string_members, tag_members,
+    write_entries,
 };
 
 #[derive(Deserialize)]
@@ -163,10 +164,10 @@ impl Input for TagResourceInput {
 pub(crate) async fn tag_resource(
     broker: &Broker,
     input: TagResourceInput,
-) -> Result<Empty, SnsError> {
+) -> Result<EmptyResult, SnsError> {
     let arn = required(input.resource_arn, "ResourceArn")?;
     broker.tag_resource(&arn, tags(input.tags)?).await?;
-    Ok(Empty)
+    Ok(EmptyResult)
 }
 
 #[derive(Deserialize)]
@@ -183,12 +184,12 @@ impl Input for UntagResourceInput {
 pub(crate) async fn untag_resource(
     broker: &Broker,
     input: UntagResourceInput,
-) -> Result<Empty, SnsError> {
+) -> Result<EmptyResult, SnsError> {
     let arn = required(input.resource_arn, "ResourceArn")?;
     broker
         .untag_resource(&arn, &Members::into_vec(input.tag_keys))
         .await?;
-    Ok(Empty)
+    Ok(EmptyResult)
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,25 @@ pub(super) struct Fanout {
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
     started_event_id: u64,
+    /// Per slot, where an unsuccessful child stopped (state and the input it entered with), so
+    /// a redrive resumes it there; slots with a result are not run again.
+    #[serde(default)]
+    resume: Vec<Option<(String, Value)>>,
+}
+
+impl Fanout {
+    /// Records where each running child is, for a redrive after an outside stop.
+    pub(super) fn resume_running(&mut self, threads: &std::collections::BTreeMap<u64, Thread>) {
+        self.resume.resize(self.inputs.len(), None);
+        for (slot, child) in self.children.iter().enumerate() {
+            let Some(thread) = child.and_then(|id| threads.get(&id)) else {
+                continue;
+            };
+            if let Some(entry) = self.resume.get_mut(slot) {
+                *entry = Some((thread.state.clone(), thread.raw_input.clone()));
+            }
+        }
+    }
 }
 
 impl Run<'_> {
@@ -57,6 +76,7 @@ impl Run<'_> {
             tolerated_count: None,
             tolerated_percentage: None,
             started_event_id: started,
+            resume: Vec::new(),
         };
         self.set_phase(id, Phase::Fanout(fanout));
         self.launch(id, state);
@@ -147,6 +167,7 @@ impl Run<'_> {
             tolerated_count,
             tolerated_percentage,
             started_event_id: started,
+            resume: Vec::new(),
         };
         self.set_phase(id, Phase::Fanout(fanout));
         self.launch(id, state);
@@ -180,8 +201,18 @@ impl Run<'_> {
     }
 
     /// Starts children while the concurrency limit allows.
-    fn launch(&mut self, id: u64, state: &State) {
+    pub(super) fn launch(&mut self, id: u64, state: &State) {
         loop {
+            // Slots that already have a result (kept across a redrive) are done.
+            if let Some(fanout) = self.fanout_mut(id) {
+                while fanout
+                    .results
+                    .get(fanout.next_slot)
+                    .is_some_and(Option::is_some)
+                {
+                    fanout.next_slot += 1;
+                }
+            }
             let Some(Thread {
                 phase: Phase::Fanout(fanout),
                 scope,
@@ -200,6 +231,7 @@ impl Run<'_> {
             let (slot, is_map, started) =
                 (fanout.next_slot, fanout.is_map, fanout.started_event_id);
             let input = fanout.inputs[slot].clone();
+            let resume = fanout.resume.get(slot).cloned().flatten();
             let mut scope = scope.clone();
             let inherited_item = map_item.clone();
             let (start_at, item) = match &state.kind {
@@ -226,6 +258,7 @@ impl Run<'_> {
                 _ => (None, None),
             };
             let Some(start_at) = start_at else { return };
+            let (start_at, raw_input) = resume.unwrap_or((start_at, input));
             let child_id = self.next_id();
             let mut previous = started;
             if is_map {
@@ -243,7 +276,7 @@ impl Run<'_> {
                 parent: Some((id, slot)),
                 map_item: item,
                 state: start_at,
-                raw_input: input,
+                raw_input,
                 entered_ms: self.now_ms,
                 entered_event_id: previous,
                 last_event_id: previous,
@@ -263,14 +296,18 @@ impl Run<'_> {
         }
     }
 
-    /// A child thread finished.
+    /// A child thread finished; `stopped_at` is the state it ended in and that state's input.
     pub(super) fn child_done(
         &mut self,
         parent: u64,
         slot: usize,
         child_last_event: u64,
         result: Result<Value, Failure>,
+        stopped_at: (String, Value),
     ) {
+        if result.is_err() {
+            self.remember_resume(parent, slot, stopped_at);
+        }
         let Some(state) = self.state_of(parent).cloned() else {
             return;
         };
@@ -294,6 +331,9 @@ impl Run<'_> {
             Ok(output) => {
                 if is_map {
                     self.emit(Some(parent), "MapIterationSucceeded", Some(index_details));
+                }
+                if let Some(entry) = self.fanout_mut(parent).and_then(|f| f.resume.get_mut(slot)) {
+                    *entry = None;
                 }
                 self.store_result(parent, slot, output);
             }
@@ -331,25 +371,67 @@ impl Run<'_> {
             }
         }
         self.launch(parent, &state);
-        let done = self
-            .fanout_mut(parent)
-            .is_some_and(|f| f.results.iter().all(Option::is_some));
-        if done {
-            let results: Vec<Value> = self
-                .fanout_mut(parent)
-                .map(|f| f.results.iter_mut().filter_map(Option::take).collect())
-                .unwrap_or_default();
-            self.emit(
-                Some(parent),
-                if is_map {
-                    "MapStateSucceeded"
-                } else {
-                    "ParallelStateSucceeded"
-                },
-                None,
-            );
-            self.handle_result(parent, &state, Value::Array(results));
+        self.finish_fanout_if_done(parent, &state);
+    }
+
+    fn remember_resume(&mut self, parent: u64, slot: usize, at: (String, Value)) {
+        if let Some(fanout) = self.fanout_mut(parent) {
+            if fanout.resume.len() < fanout.inputs.len() {
+                fanout.resume.resize(fanout.inputs.len(), None);
+            }
+            if let Some(entry) = fanout.resume.get_mut(slot) {
+                *entry = Some(at);
+            }
         }
+    }
+
+    /// Redrive: the root thread re-enters its Parallel or Map with the results its successful
+    /// children had; unsuccessful children resume where they stopped, the others start anew.
+    pub(super) fn resume_fanout(&mut self, id: u64, mut fanout: Fanout) {
+        let Some(state) = self.state_of(id).cloned() else {
+            return;
+        };
+        let count = fanout.inputs.len();
+        fanout.resume.resize(count, None);
+        fanout.results.resize(count, None);
+        for (result, resume) in fanout.results.iter_mut().zip(&fanout.resume) {
+            if resume.is_some() {
+                *result = None;
+            }
+        }
+        fanout.children = vec![None; count];
+        fanout.next_slot = 0;
+        fanout.failures = 0;
+        fanout.started_event_id = self.thread(id).map_or(0, |t| t.last_event_id);
+        let retriers = state.kind.handling().map_or(0, |h| h.retry.len());
+        if let Some(thread) = self.execution.threads.get_mut(&id) {
+            thread.retries = vec![0; retriers];
+        }
+        self.set_phase(id, Phase::Fanout(fanout));
+        self.launch(id, &state);
+        self.finish_fanout_if_done(id, &state);
+    }
+
+    /// Leaves the Parallel or Map once every slot has its result.
+    fn finish_fanout_if_done(&mut self, parent: u64, state: &State) {
+        let Some(fanout) = self.fanout_mut(parent) else {
+            return;
+        };
+        if !fanout.results.iter().all(Option::is_some) {
+            return;
+        }
+        let is_map = fanout.is_map;
+        let results: Vec<Value> = fanout.results.iter_mut().filter_map(Option::take).collect();
+        self.emit(
+            Some(parent),
+            if is_map {
+                "MapStateSucceeded"
+            } else {
+                "ParallelStateSucceeded"
+            },
+            None,
+        );
+        self.handle_result(parent, state, Value::Array(results));
     }
 
     fn fanout_mut(&mut self, id: u64) -> Option<&mut Fanout> {
@@ -385,6 +467,10 @@ impl Run<'_> {
             .filter_map(|(slot, c)| c.take().map(|c| (slot, c)))
             .collect();
         for (slot, child) in children {
+            if let Some(thread) = self.thread(child) {
+                let at = (thread.state.clone(), thread.raw_input.clone());
+                self.remember_resume(id, slot, at);
+            }
             self.abort_thread(child);
             if is_map {
                 let name = self.thread(id).map(|t| t.state.clone()).unwrap_or_default();

@@ -61,6 +61,22 @@ pub struct Execution {
     tasks: BTreeMap<u64, u64>,
     /// Timer id → thread it wakes (`None`: the execution's own `TimeoutSeconds`).
     timers: BTreeMap<u64, Option<u64>>,
+    /// How many times `RedriveExecution` has restarted this execution.
+    #[serde(default)]
+    redrive_count: u32,
+    /// Where a redrive resumes: the top-level state that was running when the execution stopped
+    /// unsuccessfully, and the input it had entered with.
+    #[serde(default)]
+    redrive_point: Option<RedrivePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RedrivePoint {
+    state: String,
+    input: Value,
+    /// The state's Parallel or Map progress, when it stopped inside one.
+    #[serde(default)]
+    fanout: Option<fanout::Fanout>,
 }
 
 /// A path of control through one `States` container.
@@ -104,6 +120,15 @@ pub enum Event {
     /// The worker or integration has begun (`TaskStarted` / `ActivityStarted`).
     TaskStarted {
         task_id: u64,
+        /// The `workerName` an activity worker gave `GetActivityTask`.
+        #[serde(default)]
+        worker_name: Option<String>,
+    },
+    /// A callback or `.sync` integration made its call and now waits (`TaskSubmitted`, with the
+    /// call's response as `output`).
+    TaskSubmitted {
+        task_id: u64,
+        output: Value,
     },
     TaskHeartbeat {
         task_id: u64,
@@ -125,6 +150,9 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// A limit outside the definition ran out (an EXPRESS execution's five minutes): the
+    /// execution times out as with its own `TimeoutSeconds`.
+    TimeLimit,
 }
 
 /// A unit of work to start. `task_id` names it in later events.
@@ -173,6 +201,17 @@ pub enum StepError {
     UnknownTask(u64),
 }
 
+/// Why `RedriveExecution` cannot restart an execution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedriveError {
+    #[error("the execution is still running")]
+    Running,
+    #[error("the execution succeeded")]
+    Succeeded,
+    #[error("the execution did not stop in a state it can resume from")]
+    NoRedrivePoint,
+}
+
 /// Starts an execution: `ExecutionStarted`, then runs until every thread waits.
 pub fn start(
     definition: &Definition,
@@ -190,6 +229,8 @@ pub fn start(
         threads: BTreeMap::new(),
         tasks: BTreeMap::new(),
         timers: BTreeMap::new(),
+        redrive_count: 0,
+        redrive_point: None,
     };
     let mut run = Run {
         definition,
@@ -204,32 +245,44 @@ pub fn start(
         "roleArn": run.execution.info.role_arn,
     });
     let started = run.emit(None, "ExecutionStarted", Some(details));
-    if let Some(timeout_seconds) = definition.timeout_seconds {
-        let timer_id = run.next_id();
-        run.execution.timers.insert(timer_id, None);
-        run.effects.push(Effect::ScheduleTimer {
-            timer_id,
-            at_ms: now_ms.saturating_add(seconds_to_ms(timeout_seconds)),
-        });
-    }
-    let root = Thread {
-        scope: Vec::new(),
-        parent: None,
-        map_item: None,
-        state: definition.root.start_at.clone(),
-        raw_input: input,
-        entered_ms: now_ms,
-        entered_event_id: started,
-        last_event_id: started,
-        retries: Vec::new(),
-        phase: Phase::Enter,
-    };
-    let id = run.next_id();
-    run.execution.threads.insert(id, root);
-    run.ready.push_back(id);
-    run.drain();
+    run.start_root(definition.root.start_at.clone(), input, started, None);
     let effects = std::mem::take(&mut run.effects);
     (execution, effects)
+}
+
+/// `RedriveExecution`: restarts an execution that failed, timed out or was aborted, from the
+/// top-level state it stopped in, with the input that state entered with. History goes on
+/// (`ExecutionRedriven`). In a top-level Parallel or Map, branches and iterations that
+/// succeeded keep their results and the others resume at the state they stopped in; a Parallel
+/// or Map nested inside a branch is re-run as a whole.
+pub fn redrive(
+    definition: &Definition,
+    execution: &mut Execution,
+    now_ms: i64,
+) -> Result<Vec<Effect>, RedriveError> {
+    match execution.status {
+        Status::Running => return Err(RedriveError::Running),
+        Status::Succeeded => return Err(RedriveError::Succeeded),
+        Status::Failed | Status::TimedOut | Status::Aborted => {}
+    }
+    let point = execution
+        .redrive_point
+        .clone()
+        .filter(|point| definition.root.states.contains_key(&point.state))
+        .ok_or(RedriveError::NoRedrivePoint)?;
+    execution.status = Status::Running;
+    execution.redrive_count += 1;
+    let mut run = Run {
+        definition,
+        execution,
+        now_ms,
+        effects: Vec::new(),
+        ready: VecDeque::new(),
+    };
+    let details = json!({"redriveCount": run.execution.redrive_count});
+    let redriven = run.emit(None, "ExecutionRedriven", Some(details));
+    run.start_root(point.state, point.input, redriven, point.fanout);
+    Ok(run.effects)
 }
 
 /// Applies one event and runs until every thread waits again.
@@ -250,7 +303,11 @@ pub fn step(
         ready: VecDeque::new(),
     };
     match event {
-        Event::TaskStarted { task_id } => run.task_started(task_id)?,
+        Event::TaskStarted {
+            task_id,
+            worker_name,
+        } => run.task_started(task_id, worker_name)?,
+        Event::TaskSubmitted { task_id, output } => run.task_submitted(task_id, output)?,
         Event::TaskHeartbeat { task_id } => run.task_heartbeat(task_id)?,
         Event::TaskSucceeded { task_id, output } => run.task_succeeded(task_id, output)?,
         Event::TaskFailed {
@@ -259,6 +316,7 @@ pub fn step(
             cause,
         } => run.task_failed(task_id, Failure::new(error, cause))?,
         Event::TimerFired { timer_id } => run.timer_fired(timer_id),
+        Event::TimeLimit => run.time_out(),
         Event::Stop { error, cause } => {
             let details = json!({"error": error, "cause": cause});
             run.end_execution(
@@ -288,6 +346,28 @@ impl Execution {
     pub fn last_event_id(&self) -> u64 {
         self.last_event_id
     }
+
+    /// Timers the execution still waits for; any other timer id is stale.
+    pub fn live_timers(&self) -> impl Iterator<Item = u64> + '_ {
+        self.timers.keys().copied()
+    }
+
+    /// Tasks the execution still waits for.
+    pub fn live_tasks(&self) -> impl Iterator<Item = u64> + '_ {
+        self.tasks.keys().copied()
+    }
+
+    pub fn redrive_count(&self) -> u32 {
+        self.redrive_count
+    }
+
+    /// Whether [`redrive`] can restart this execution.
+    pub fn is_redrivable(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Failed | Status::TimedOut | Status::Aborted
+        ) && self.redrive_point.is_some()
+    }
 }
 
 fn seconds_to_ms(seconds: u64) -> i64 {
@@ -311,6 +391,44 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Arms the execution's `TimeoutSeconds` and runs a root thread from `state` (with a
+    /// redriven Parallel or Map, from its saved progress).
+    fn start_root(
+        &mut self,
+        state: String,
+        input: Value,
+        previous_event_id: u64,
+        fanout: Option<fanout::Fanout>,
+    ) {
+        if let Some(timeout_seconds) = self.definition.timeout_seconds {
+            let timer_id = self.next_id();
+            self.execution.timers.insert(timer_id, None);
+            self.effects.push(Effect::ScheduleTimer {
+                timer_id,
+                at_ms: self.now_ms.saturating_add(seconds_to_ms(timeout_seconds)),
+            });
+        }
+        let root = Thread {
+            scope: Vec::new(),
+            parent: None,
+            map_item: None,
+            state,
+            raw_input: input,
+            entered_ms: self.now_ms,
+            entered_event_id: previous_event_id,
+            last_event_id: previous_event_id,
+            retries: Vec::new(),
+            phase: Phase::Enter,
+        };
+        let id = self.next_id();
+        self.execution.threads.insert(id, root);
+        match fanout {
+            Some(fanout) => self.resume_fanout(id, fanout),
+            None => self.ready.push_back(id),
+        }
+        self.drain();
+    }
+
     fn next_id(&mut self) -> u64 {
         let id = self.execution.next_id;
         self.execution.next_id += 1;
@@ -384,7 +502,7 @@ impl Run<'_> {
                 "Name": info.name,
                 "RoleArn": info.role_arn,
                 "StartTime": rfc3339(info.start_ms),
-                "RedriveCount": 0,
+                "RedriveCount": self.execution.redrive_count,
             },
             "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
         });
@@ -420,6 +538,17 @@ impl Run<'_> {
         let Some(thread) = self.execution.threads.remove(&id) else {
             return;
         };
+        if thread.parent.is_none() && result.is_err() {
+            self.execution.redrive_point = Some(RedrivePoint {
+                state: thread.state.clone(),
+                input: thread.raw_input.clone(),
+                fanout: match &thread.phase {
+                    Phase::Fanout(fanout) => Some(fanout.clone()),
+                    _ => None,
+                },
+            });
+        }
+        let stopped_at = (thread.state.clone(), thread.raw_input.clone());
         match thread.parent {
             // The root is the last thread standing, so the execution-level event chains to it.
             None => match result {
@@ -435,7 +564,9 @@ impl Run<'_> {
                     self.end_execution(Status::Failed, "ExecutionFailed", details, failure);
                 }
             },
-            Some((parent, slot)) => self.child_done(parent, slot, thread.last_event_id, result),
+            Some((parent, slot)) => {
+                self.child_done(parent, slot, thread.last_event_id, result, stopped_at)
+            }
         }
     }
 
@@ -447,6 +578,9 @@ impl Run<'_> {
         details: Value,
         failure: Failure,
     ) {
+        if let Some(point) = self.stopped_root() {
+            self.execution.redrive_point = Some(point);
+        }
         self.cancel_all();
         self.emit(None, event_type, Some(details));
         self.execution.status = status;
@@ -455,6 +589,29 @@ impl Run<'_> {
             error: failure.error,
             cause: failure.cause,
         });
+    }
+
+    /// Where a redrive resumes an execution stopped from outside (StopExecution, its timeout):
+    /// the root's state, and in a Parallel or Map each running child's state.
+    fn stopped_root(&self) -> Option<RedrivePoint> {
+        let root = self
+            .execution
+            .threads
+            .values()
+            .find(|t| t.parent.is_none())?;
+        let fanout = match &root.phase {
+            Phase::Fanout(fanout) => {
+                let mut fanout = fanout.clone();
+                fanout.resume_running(&self.execution.threads);
+                Some(fanout)
+            }
+            _ => None,
+        };
+        Some(RedrivePoint {
+            state: root.state.clone(),
+            input: root.raw_input.clone(),
+            fanout,
+        })
     }
 
     fn cancel_all(&mut self) {
@@ -466,19 +623,22 @@ impl Run<'_> {
         self.ready.clear();
     }
 
+    fn time_out(&mut self) {
+        let failure = Failure::new(
+            errors::TIMEOUT,
+            "The execution exceeded its TimeoutSeconds.",
+        );
+        let details = json!({"error": failure.error, "cause": failure.cause});
+        self.end_execution(Status::TimedOut, "ExecutionTimedOut", details, failure);
+    }
+
     fn timer_fired(&mut self, timer_id: u64) {
         // A timer whose wait was already settled (a heartbeat renewed, a task answered) is stale.
         let Some(owner) = self.execution.timers.remove(&timer_id) else {
             return;
         };
         let Some(id) = owner else {
-            let failure = Failure::new(
-                errors::TIMEOUT,
-                "The execution exceeded its TimeoutSeconds.",
-            );
-            let details = json!({"error": failure.error, "cause": failure.cause});
-            self.end_execution(Status::TimedOut, "ExecutionTimedOut", details, failure);
-            return;
+            return self.time_out();
         };
         let Some(thread) = self.thread(id) else {
             return;

@@ -349,9 +349,34 @@ impl Run<'_> {
         }
     }
 
-    pub(super) fn task_started(&mut self, task_id: u64) -> Result<(), StepError> {
+    pub(super) fn task_started(
+        &mut self,
+        task_id: u64,
+        worker_name: Option<String>,
+    ) -> Result<(), StepError> {
         let (id, state, _) = self.pending(task_id)?;
-        self.task_event(id, &state, "Started", &[]);
+        let extra: Vec<(&str, Value)> = worker_name
+            .map(|name| ("workerName", json!(name)))
+            .into_iter()
+            .collect();
+        self.task_event(id, &state, "Started", &extra);
+        Ok(())
+    }
+
+    /// `TaskSubmitted` exists for service integrations only; activities and Lambda functions
+    /// have no such event, so for them this records nothing.
+    pub(super) fn task_submitted(&mut self, task_id: u64, output: Value) -> Result<(), StepError> {
+        let (id, state, _) = self.pending(task_id)?;
+        let is_service = matches!(&state.kind, Kind::Task(task)
+            if matches!(ResourceKind::of(&task.resource), ResourceKind::Service { .. }));
+        if is_service {
+            let output = json!(output.to_string());
+            let details = [
+                ("output", output),
+                ("outputDetails", json!({"truncated": false})),
+            ];
+            self.task_event(id, &state, "Submitted", &details);
+        }
         Ok(())
     }
 

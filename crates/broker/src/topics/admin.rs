@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tern_store::{CreateTopicOutcome, NewTopic, TopicRecord};
 
+use super::catalogue::SUBSCRIPTIONS_DELETED;
 use super::{SnsError, SnsErrorCode, TopicArn, TopicsContext, store_error, topic_arn};
 use crate::Broker;
 
@@ -105,7 +106,10 @@ fn validate_attribute(name: &str, value: &str, fifo: bool) -> Result<(), SnsErro
         "TracingConfig" if value != "PassThrough" && value != "Active" => {
             Err(SnsError::invalid_parameter("TracingConfig"))
         }
-        "Policy" | "DeliveryPolicy" | "ArchivePolicy" if !value.is_empty() => {
+        "DeliveryPolicy" if !value.is_empty() => {
+            super::delivery_policy::parse_topic_policy(value).map(|_| ())
+        }
+        "Policy" | "ArchivePolicy" if !value.is_empty() => {
             match serde_json::from_str::<serde_json::Value>(value) {
                 Ok(serde_json::Value::Object(_)) => Ok(()),
                 _ => Err(SnsError::invalid_parameter(format!(
@@ -301,7 +305,12 @@ impl Broker {
     ) -> Result<BTreeMap<String, String>, SnsError> {
         let topic = self.resolve_topic(topic_arn_text, "TopicArn")?;
         let arn = topic_arn(context, &self.account_id, &topic.name);
-        let subscriptions = self.topics.subscriptions_of(topic.id).len();
+        let subscriptions = self.topics.subscriptions_of(topic.id);
+        let pending = subscriptions
+            .iter()
+            .filter(|entry| entry.record.pending_confirmation)
+            .count();
+        let confirmed = subscriptions.len() - pending;
         let mut attributes = BTreeMap::from([
             ("TopicArn".to_owned(), arn.clone()),
             ("Owner".to_owned(), self.account_id.clone()),
@@ -309,14 +318,18 @@ impl Broker {
             ("Policy".to_owned(), default_policy(&arn, &self.account_id)),
             (
                 "EffectiveDeliveryPolicy".to_owned(),
-                DEFAULT_DELIVERY_POLICY.to_owned(),
+                topic
+                    .attributes
+                    .get("DeliveryPolicy")
+                    .filter(|policy| !policy.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_DELIVERY_POLICY.to_owned()),
             ),
-            (
-                "SubscriptionsConfirmed".to_owned(),
-                subscriptions.to_string(),
-            ),
-            ("SubscriptionsPending".to_owned(), "0".to_owned()),
-            ("SubscriptionsDeleted".to_owned(), "0".to_owned()),
+            ("SubscriptionsConfirmed".to_owned(), confirmed.to_string()),
+            ("SubscriptionsPending".to_owned(), pending.to_string()),
+            // Counted by the store among the topic's attributes once one is deleted; the
+            // `extend` below puts the count in place of this zero.
+            (SUBSCRIPTIONS_DELETED.to_owned(), "0".to_owned()),
         ]);
         if is_fifo(&topic) {
             attributes.insert("FifoTopic".to_owned(), "true".to_owned());

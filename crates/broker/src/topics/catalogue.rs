@@ -12,6 +12,9 @@ use tern_core::time::Millis;
 use tern_sns_filter::{FilterPolicy, Scope};
 use tern_store::{SubscriptionRecord, TopicRecord};
 
+/// The topic attribute counting its deleted subscriptions; the store keeps it up to date.
+pub(crate) const SUBSCRIPTIONS_DELETED: &str = "SubscriptionsDeleted";
+
 /// A subscription with its filter policy parsed once, not on every publish.
 #[derive(Debug)]
 pub(crate) struct SubscriptionEntry {
@@ -60,6 +63,13 @@ struct State {
 #[derive(Default)]
 pub struct Topics {
     state: RwLock<State>,
+    /// Set once when the server starts HTTP/S delivery; until then nothing is POSTed or signed.
+    pub(crate) delivery: std::sync::OnceLock<Arc<super::outbound::DeliveryConfig>>,
+    /// Wakes the HTTP delivery loop: a publish or a confirmation stored new work, or shutdown
+    /// began.
+    pub(crate) delivery_wake: Arc<tokio::sync::Notify>,
+    /// The delivery loop's POST slots and its stop signal, which shutdown waits on.
+    pub(crate) delivery_gate: super::http::DeliveryGate,
     /// Serialises every change to topics and subscriptions: each is a read-modify-write whose
     /// store call must not interleave with another's.
     pub(crate) admin_lock: tokio::sync::Mutex<()>,
@@ -155,6 +165,25 @@ impl Topics {
         self.write().subscriptions.remove(id);
     }
 
+    /// Mirrors the store's count of a deleted subscription (`Store::delete_subscription` keeps
+    /// `SubscriptionsDeleted` among the topic's attributes), so the next attribute change, which
+    /// saves the whole set, keeps it. Called under `admin_lock`, like every change.
+    pub(crate) fn count_deleted_subscription(&self, topic_id: u64) {
+        let mut state = self.write();
+        let Some(topic) = state.topics.values_mut().find(|topic| topic.id == topic_id) else {
+            return;
+        };
+        let record = Arc::make_mut(topic);
+        let deleted = record
+            .attributes
+            .get(SUBSCRIPTIONS_DELETED)
+            .and_then(|count| count.parse::<u64>().ok())
+            .unwrap_or(0);
+        record
+            .attributes
+            .insert(SUBSCRIPTIONS_DELETED.to_owned(), (deleted + 1).to_string());
+    }
+
     /// Subscriptions in id order after `after`, optionally of one topic only.
     pub(crate) fn subscriptions_after(
         &self,
@@ -172,6 +201,34 @@ impl Topics {
         let page: Vec<_> = matching.by_ref().take(limit).collect();
         let more = matching.next().is_some();
         (page, more)
+    }
+
+    pub(crate) fn topic_by_id(&self, topic_id: u64) -> Option<Arc<TopicRecord>> {
+        self.read()
+            .topics
+            .values()
+            .find(|topic| topic.id == topic_id)
+            .cloned()
+    }
+
+    /// The subscription of `topic_id` whose confirmation token is `token`.
+    pub(crate) fn subscription_by_token(
+        &self,
+        topic_id: u64,
+        token: &str,
+    ) -> Option<Arc<SubscriptionEntry>> {
+        self.read()
+            .subscriptions
+            .values()
+            .find(|entry| {
+                entry.record.topic_id == topic_id
+                    && entry
+                        .record
+                        .token
+                        .as_ref()
+                        .is_some_and(|stored| stored.value == token)
+            })
+            .cloned()
     }
 
     pub(crate) fn subscriptions_of(&self, topic_id: u64) -> Vec<Arc<SubscriptionEntry>> {

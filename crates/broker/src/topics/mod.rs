@@ -5,21 +5,46 @@
 //!   subscribed), and the lock that serialises their changes.
 //! - `admin`: create, delete, list, attributes and tags of topics.
 //! - `subscriptions`: subscribe, unsubscribe, list, subscription attributes, filter policies.
+//! - `confirmations`: the HTTP/S handshake — SubscriptionConfirmation, ConfirmSubscription,
+//!   UnsubscribeConfirmation.
 //! - `publish`: Publish and PublishBatch: validation, filter policies, the JSON envelope or raw
-//!   delivery, FIFO groups and deduplication, one store commit.
+//!   delivery, FIFO groups and the topic's deduplication window, one store commit.
+//! - `outbound`: the signed JSON bodies and AWS's headers, and the [`HttpPoster`] seam to the
+//!   HTTP client (which lives in the server crate).
+//! - `http`: the delivery loop that POSTs pending HTTP deliveries, retries them per
+//!   `delivery_policy` and dead-letters what cannot be delivered.
+//! - `scheduler`: how the loop shares its POST slots: per-subscription shares, failing
+//!   endpoints, `maxReceivesPerSecond`, subscriptions taking turns.
+//! - `delivery_policy`: `DeliveryPolicy` validation, retry schedules with jitter, and which
+//!   answers are retried.
 //!
 //! Errors are [`SnsError`]s: a code from [`SnsErrorCode`] and AWS's message. The wire codes and
 //! HTTP statuses are the front end's catalogue; here an error only says what went wrong.
 
 mod admin;
 mod catalogue;
+mod confirmations;
+pub mod delivery_policy;
+mod http;
+mod outbound;
 mod publish;
+mod publish_checks;
+mod scheduler;
 mod subscriptions;
 
 pub use admin::{TopicPage, TopicSettings};
 pub use catalogue::Topics;
+pub use confirmations::TOKEN_LIFETIME_MILLIS;
+pub use http::DELIVERY_DRAIN_TIMEOUT;
+pub use outbound::{
+    DEFAULT_CONTENT_TYPE, DeliveryConfig, HttpPoster, OutboundRequest, PostError, PostFuture,
+    USER_AGENT,
+};
 pub use publish::{PublishOutcome, PublishRequest, SnsMessageAttribute};
-pub use subscriptions::{SubscriptionPage, SubscriptionSummary};
+pub use scheduler::{
+    DELIVERY_WORKERS_MAX, FAILING_SUBSCRIPTION_IN_FLIGHT_MAX, SUBSCRIPTION_IN_FLIGHT_MAX,
+};
+pub use subscriptions::{PENDING_CONFIRMATION_ARN, SubscriptionPage, SubscriptionSummary};
 
 use tern_core::arn::ResourceArn;
 use tern_store::StoreError;
@@ -96,12 +121,14 @@ pub(crate) fn store_error(error: StoreError) -> SnsError {
     }
 }
 
-/// What a topics request carries besides its input: the region its ARNs name and the
-/// `host:port` the client reached us at (for `UnsubscribeURL`s in notifications).
+/// What a topics request carries besides its input: the region its ARNs name, the
+/// `host:port` the client reached us at (for URLs in notifications when no public URL is
+/// configured) and whether the request was SigV4-signed (`AuthenticateOnUnsubscribe`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicsContext {
     pub region: String,
     pub host: String,
+    pub authenticated: bool,
 }
 
 /// `arn:aws:sns:REGION:ACCOUNT:NAME`; `None` unless every part is present.

@@ -1,21 +1,32 @@
 //! Publish and PublishBatch: a message is validated once, matched against every subscription's
-//! filter policy, shaped for each subscribed queue (the SNS JSON envelope, or the raw body with
-//! its attributes) and then stored in every queue in **one** commit, so an acknowledged publish
-//! is in every matching queue even if the process dies right after the reply.
+//! filter policy, shaped for each subscriber (the signed SNS JSON envelope, or the raw body with
+//! its attributes) and then stored in **one** commit — in every subscribed queue, and as a
+//! pending POST for every confirmed HTTP/S endpoint — so an acknowledged publish reaches every
+//! matching subscriber even if the process dies right after the reply. The POSTs themselves
+//! happen later (`http`), never on the publisher's time.
+//!
+//! FIFO topics deduplicate in the topic's own window (durable, in the same commit): a duplicate
+//! publish answers the original's `MessageId` and `SequenceNumber` and delivers nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tern_core::arn::QueueArn;
 use tern_core::fifo;
 use tern_core::message::{MessageAttributeValue, MessageAttributes};
 use tern_sns_filter::{MessageAttribute, MessageAttributes as FilterAttributes};
-use tern_store::{Delivery, DeliveryOutcome, TopicRecord};
+use tern_sns_sign::{MessageType, SignatureVersion, SignedFields};
+use tern_store::{
+    Delivery, DeliveryOutcome, NewHttpDelivery, PublishEntry, PublishEntryOutcome,
+    TopicDeduplication, TopicRecord,
+};
 
 use super::admin::{content_based_deduplication, is_fifo};
 use super::catalogue::{Filter, SubscriptionEntry};
-use super::{SnsError, SnsErrorCode, TopicsContext, store_error, subscription_arn, topic_arn};
+use super::confirmations::is_http;
+use super::outbound::{self, Envelope, EnvelopeAttribute};
+use super::publish_checks::{validate_attributes, validate_batch, validate_fifo_id};
+use super::{SnsError, TopicsContext, store_error, subscription_arn, topic_arn};
 use crate::Broker;
 use crate::catalogue::QueueEntry;
 use crate::send::SendRequest;
@@ -24,10 +35,10 @@ use crate::send::SendRequest;
 pub const MESSAGE_BYTES_MAX: usize = 262_144;
 pub const SUBJECT_CHARACTERS_MAX: usize = 100;
 pub const BATCH_ENTRIES_MAX: usize = 10;
-const BATCH_ENTRY_ID_CHARACTERS_MAX: usize = 80;
-const FIFO_ID_CHARACTERS_MAX: usize = 128;
+/// A FIFO topic's deduplication interval.
+const DEDUPLICATION_WINDOW_MILLIS: u64 = 5 * 60 * 1_000;
 /// The `SenderId` SQS reports for messages SNS delivered.
-const SNS_SENDER_ID: &str = "AIDAIT2UOQQY3AUEKVGXU";
+pub(crate) const SNS_SENDER_ID: &str = "AIDAIT2UOQQY3AUEKVGXU";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnsMessageAttribute {
@@ -58,115 +69,45 @@ pub struct PublishOutcome {
 struct Publication {
     message_id: String,
     timestamp: String,
+    topic_arn: String,
     /// The text queues get: `message`, or its `sqs`/`default` entry with `MessageStructure=json`.
     message: String,
+    /// With `MessageStructure=json`: the per-protocol messages.
+    structure: Option<serde_json::Value>,
+    /// The signature over the queue message, made once and shared by every queue.
+    signature: std::sync::OnceLock<Option<String>>,
     subject: Option<String>,
     attributes: BTreeMap<String, SnsMessageAttribute>,
     filter_attributes: FilterAttributes,
     group_id: Option<String>,
     deduplication_id: Option<String>,
     sequence_number: Option<String>,
+    /// FIFO topics: the topic's own deduplication record.
+    deduplication: Option<TopicDeduplication>,
 }
 
-/// The notification SNS puts in an SQS message. Field order is AWS's.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Envelope<'a> {
-    r#type: &'static str,
-    message_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sequence_number: Option<&'a str>,
-    topic_arn: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
-    message: &'a str,
-    timestamp: &'a str,
-    signature_version: &'static str,
-    // `Signature` is left out until Tern signs notifications (issue 5, item 6): a fake one
-    // would fail every validator, an absent one fails only those that check.
-    #[serde(rename = "SigningCertURL")]
-    signing_cert_url: String,
-    #[serde(rename = "UnsubscribeURL")]
-    unsubscribe_url: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    message_attributes: BTreeMap<&'a str, EnvelopeAttribute<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EnvelopeAttribute<'a> {
-    r#type: &'a str,
-    value: String,
-}
-
-fn invalid_value(message: String) -> SnsError {
-    SnsError::new(SnsErrorCode::InvalidParameterValue, message)
-}
-
-fn validate_attributes(
-    attributes: &BTreeMap<String, SnsMessageAttribute>,
-) -> Result<usize, SnsError> {
-    let mut bytes = 0;
-    for (name, attribute) in attributes {
-        let data_type = attribute.data_type.as_str();
-        let base = data_type.split('.').next().unwrap_or_default();
-        if name.is_empty() || data_type.is_empty() {
-            return Err(invalid_value(format!(
-                "The message attribute '{name}' must contain a name and a data type."
-            )));
-        }
-        match base {
-            "String" | "Number" => {
-                let value = attribute.string_value.as_deref().unwrap_or_default();
-                if value.is_empty() {
-                    return Err(invalid_value(format!(
-                        "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
-                    )));
-                }
-                if base == "Number" && tern_sns_filter::numeric::parse_number(value).is_none() {
-                    return Err(invalid_value(format!(
-                        "An error occurred while processing the message attribute '{name}': Could not cast message attribute '{name}' value to number."
-                    )));
-                }
-                if data_type == "String.Array"
-                    && !matches!(serde_json::from_str(value), Ok(serde_json::Value::Array(_)))
-                {
-                    return Err(invalid_value(format!(
-                        "The message attribute '{name}' with type 'String.Array' has an invalid value: it must be a JSON array."
-                    )));
-                }
-                bytes += value.len();
-            }
-            "Binary" => match &attribute.binary_value {
-                Some(value) if !value.is_empty() => bytes += value.len(),
-                _ => {
-                    return Err(invalid_value(format!(
-                        "The message attribute '{name}' must contain non-empty message attribute value for message attribute type 'Binary'."
-                    )));
-                }
-            },
-            _ => {
-                return Err(invalid_value(format!(
-                    "The message attribute '{name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String."
-                )));
-            }
-        }
-        bytes += name.len() + data_type.len();
+impl Publication {
+    /// The message an endpoint of `protocol` gets: with `MessageStructure=json` its own entry or
+    /// the `default`.
+    fn message_for(&self, protocol: &str) -> String {
+        let Some(structure) = &self.structure else {
+            return self.message.clone();
+        };
+        let pick = |key: &str| structure.get(key).and_then(|value| value.as_str());
+        pick(protocol)
+            .or(pick("default"))
+            .unwrap_or_default()
+            .to_owned()
     }
-    Ok(bytes)
 }
 
-fn validate_fifo_id(parameter: &str, value: &str) -> Result<(), SnsError> {
-    let well_formed = !value.is_empty()
-        && value.len() <= FIFO_ID_CHARACTERS_MAX
-        && value.bytes().all(|byte| byte.is_ascii_graphic());
-    if well_formed {
-        Ok(())
-    } else {
-        Err(SnsError::invalid_parameter(format!(
-            "{parameter} Reason: {parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length."
-        )))
+/// The per-protocol messages of `MessageStructure=json`, checked for a `default`.
+fn message_structure(request: &PublishRequest) -> Result<Option<serde_json::Value>, SnsError> {
+    if request.message_structure.is_none() {
+        return Ok(None);
     }
+    message_for_queues(request)?;
+    Ok(serde_json::from_str(&request.message).ok())
 }
 
 /// The message queues receive: with `MessageStructure=json`, the `sqs` entry or the `default`.
@@ -209,7 +150,7 @@ fn filter_attributes(attributes: &BTreeMap<String, SnsMessageAttribute>) -> Filt
 }
 
 /// ISO 8601 in UTC with milliseconds, as SNS writes `Timestamp`.
-fn iso_timestamp(millis: u64) -> String {
+pub(crate) fn iso_timestamp(millis: u64) -> String {
     i64::try_from(millis)
         .ok()
         .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok())
@@ -220,6 +161,7 @@ fn iso_timestamp(millis: u64) -> String {
 impl Broker {
     fn prepare_publication(
         &self,
+        context: &TopicsContext,
         topic: &TopicRecord,
         request: PublishRequest,
     ) -> Result<Publication, SnsError> {
@@ -239,6 +181,7 @@ impl Broker {
             }
         }
         let message = message_for_queues(&request)?;
+        let structure = message_structure(&request)?;
         let fifo = is_fifo(topic);
         let now = self.now();
         let (deduplication_id, sequence_number) = if fifo {
@@ -275,10 +218,27 @@ impl Broker {
             }
             (None, None)
         };
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let deduplication = match (&deduplication_id, &sequence_number) {
+            (Some(id), Some(sequence)) => Some(TopicDeduplication {
+                topic_id: topic.id,
+                scope: deduplication_scope(topic, request.message_group_id.as_deref()),
+                id: id.clone(),
+                message_id: message_id.clone(),
+                sequence_number: sequence.clone(),
+                now,
+                window_ends_at: now.saturating_add(DEDUPLICATION_WINDOW_MILLIS),
+            }),
+            _ => None,
+        };
         Ok(Publication {
-            message_id: uuid::Uuid::new_v4().to_string(),
+            message_id,
             timestamp: iso_timestamp(now),
+            topic_arn: topic_arn(context, &self.account_id, &topic.name),
             message,
+            structure,
+            signature: std::sync::OnceLock::new(),
+            deduplication,
             subject: request.subject,
             filter_attributes: filter_attributes(&request.attributes),
             attributes: request.attributes,
@@ -288,12 +248,15 @@ impl Broker {
         })
     }
 
+    /// The signed JSON notification for one subscription. The signature covers only fields
+    /// every subscriber of a protocol shares, so queues share one.
     fn envelope(
         &self,
         context: &TopicsContext,
         topic: &TopicRecord,
         subscription: &SubscriptionEntry,
         publication: &Publication,
+        message: &str,
     ) -> String {
         let unsubscribe_arn = subscription_arn(
             context,
@@ -301,20 +264,30 @@ impl Broker {
             &topic.name,
             &subscription.record.id,
         );
-        let envelope = Envelope {
-            r#type: "Notification",
+        let version = outbound::signature_version(&topic.attributes);
+        let sign = || self.sign_notification(version, publication, message);
+        let signature = if message == publication.message {
+            publication.signature.get_or_init(sign).clone()
+        } else {
+            sign()
+        };
+        Envelope {
+            r#type: MessageType::Notification.as_str(),
             message_id: &publication.message_id,
             sequence_number: publication.sequence_number.as_deref(),
-            topic_arn: &topic_arn(context, &self.account_id, &topic.name),
+            token: None,
+            topic_arn: &publication.topic_arn,
             subject: publication.subject.as_deref(),
-            message: &publication.message,
+            message,
+            subscribe_url: None,
             timestamp: &publication.timestamp,
-            signature_version: "1",
-            signing_cert_url: format!("http://{}/SimpleNotificationService-tern.pem", context.host),
-            unsubscribe_url: format!(
-                "http://{}/?Action=Unsubscribe&SubscriptionArn={unsubscribe_arn}",
-                context.host
-            ),
+            signature_version: version.as_str(),
+            signature,
+            signing_cert_url: self.signing_cert_url(context),
+            unsubscribe_url: Some(outbound::unsubscribe_url(
+                &self.public_url(context),
+                &unsubscribe_arn,
+            )),
             message_attributes: publication
                 .attributes
                 .iter()
@@ -335,23 +308,46 @@ impl Broker {
                     )
                 })
                 .collect(),
-        };
-        // Serializing a struct of strings into a String cannot fail.
-        serde_json::to_string(&envelope).unwrap_or_default()
+        }
+        .to_json()
     }
 
-    /// The deliveries one publication makes: one per matching `sqs` subscription whose queue
-    /// exists and accepts the message (a queue whose own rules refuse it, e.g. a smaller
-    /// `MaximumMessageSize`, is skipped, as SNS would fail that delivery).
-    fn deliveries(
+    fn sign_notification(
+        &self,
+        version: SignatureVersion,
+        publication: &Publication,
+        message: &str,
+    ) -> Option<String> {
+        outbound::signature(
+            self.signing_identity(),
+            version,
+            &SignedFields {
+                message_type: MessageType::Notification,
+                message,
+                message_id: &publication.message_id,
+                subject: publication.subject.as_deref(),
+                subscribe_url: None,
+                token: None,
+                timestamp: &publication.timestamp,
+                topic_arn: &publication.topic_arn,
+            },
+        )
+    }
+
+    /// Everything one publication fans out to: a queue message per matching `sqs` subscription
+    /// whose queue exists and accepts it, a pending POST per matching confirmed HTTP/S one. A
+    /// queue that is gone or refuses the message (e.g. a smaller `MaximumMessageSize`) fails that
+    /// delivery, so the message goes to the subscription's dead-letter queue if it has one.
+    fn fan_out(
         &self,
         context: &TopicsContext,
         topic: &TopicRecord,
         subscriptions: &[Arc<SubscriptionEntry>],
         publication: &Publication,
         queues: &mut Vec<Arc<QueueEntry>>,
-    ) -> Vec<Delivery> {
+    ) -> (Vec<Delivery>, Vec<NewHttpDelivery>) {
         let mut deliveries = Vec::new();
+        let mut posts = Vec::new();
         for subscription in subscriptions {
             let matches = match &subscription.filter {
                 Filter::Everything => true,
@@ -360,57 +356,151 @@ impl Broker {
                 }
                 Filter::Nothing => false,
             };
-            if !matches || subscription.record.protocol != "sqs" {
+            if !matches || subscription.record.pending_confirmation {
                 continue;
             }
-            let Some(queue) = QueueArn::parse(&subscription.record.endpoint)
-                .and_then(|arn| self.entry(&arn.queue_name).ok())
-            else {
+            if is_http(&subscription.record.protocol) {
+                posts.push(self.http_notification(context, topic, subscription, publication));
                 continue;
+            }
+            if subscription.record.protocol != "sqs" {
+                continue;
+            }
+            let (body, attributes) = self.queue_body(context, topic, subscription, publication);
+            let target = QueueArn::parse(&subscription.record.endpoint)
+                .and_then(|arn| self.entry(&arn.queue_name).ok());
+            let refused = match target {
+                Some(queue) => {
+                    match self.queue_delivery(&queue, publication, body.clone(), attributes.clone())
+                    {
+                        Ok(delivery) => {
+                            deliveries.push(delivery);
+                            queues.push(queue);
+                            continue;
+                        }
+                        Err(error) => error.message,
+                    }
+                }
+                None => "the subscribed queue does not exist".to_owned(),
             };
-            let record = queue.record();
-            let raw = subscription
-                .record
-                .attributes
-                .get("RawMessageDelivery")
-                .map(String::as_str)
-                == Some("true");
-            let (body, attributes) = if raw {
-                (
-                    publication.message.clone(),
-                    queue_attributes(&publication.attributes),
-                )
-            } else {
-                (
-                    self.envelope(context, topic, subscription, publication),
-                    MessageAttributes::new(),
-                )
-            };
-            let fifo_queue = record.attributes.is_fifo();
-            let request = SendRequest {
+            tracing::warn!(subscription = %subscription.record.id, reason = %refused, "an SQS delivery failed");
+            if let Some((queue, delivery)) = self.dead_letter_delivery(
+                &subscription.record,
+                publication,
                 body,
                 attributes,
-                message_group_id: publication.group_id.clone(),
-                message_deduplication_id: publication
-                    .deduplication_id
-                    .clone()
-                    .filter(|_| fifo_queue),
-                ..Default::default()
-            };
-            match crate::send::prepare(&record, request, SNS_SENDER_ID, self.now()) {
-                Ok((message, _)) => {
-                    deliveries.push(Delivery {
-                        queue_id: record.id,
-                        message,
-                    });
-                    queues.push(queue);
-                }
-                Err(error) => {
-                    tracing::warn!(queue = %record.name, %error, "the queue refused a notification");
-                }
+                &refused,
+            ) {
+                deliveries.push(delivery);
+                queues.push(queue);
             }
         }
-        deliveries
+        (deliveries, posts)
+    }
+
+    fn dead_letter_delivery(
+        &self,
+        subscription: &tern_store::SubscriptionRecord,
+        publication: &Publication,
+        body: String,
+        attributes: MessageAttributes,
+        reason: &str,
+    ) -> Option<(Arc<QueueEntry>, Delivery)> {
+        self.dead_letter_message(
+            subscription,
+            body,
+            attributes,
+            publication.group_id.clone(),
+            publication.deduplication_id.clone(),
+            reason,
+        )
+    }
+
+    fn queue_body(
+        &self,
+        context: &TopicsContext,
+        topic: &TopicRecord,
+        subscription: &SubscriptionEntry,
+        publication: &Publication,
+    ) -> (String, MessageAttributes) {
+        if is_raw(subscription) {
+            (
+                publication.message.clone(),
+                queue_attributes(&publication.attributes),
+            )
+        } else {
+            (
+                self.envelope(
+                    context,
+                    topic,
+                    subscription,
+                    publication,
+                    &publication.message,
+                ),
+                MessageAttributes::new(),
+            )
+        }
+    }
+
+    /// A message for `queue` under SendMessage's own rules.
+    fn queue_delivery(
+        &self,
+        queue: &QueueEntry,
+        publication: &Publication,
+        body: String,
+        attributes: MessageAttributes,
+    ) -> Result<Delivery, tern_core::SqsError> {
+        let record = queue.record();
+        let fifo_queue = record.attributes.is_fifo();
+        let request = SendRequest {
+            body,
+            attributes,
+            message_group_id: publication.group_id.clone(),
+            message_deduplication_id: publication.deduplication_id.clone().filter(|_| fifo_queue),
+            ..Default::default()
+        };
+        let (message, _) = crate::send::prepare(&record, request, SNS_SENDER_ID, self.now())?;
+        Ok(Delivery {
+            queue_id: record.id,
+            message,
+        })
+    }
+
+    fn http_notification(
+        &self,
+        context: &TopicsContext,
+        topic: &TopicRecord,
+        subscription: &SubscriptionEntry,
+        publication: &Publication,
+    ) -> NewHttpDelivery {
+        let record = &subscription.record;
+        let message = publication.message_for(&record.protocol);
+        let raw = is_raw(subscription);
+        let body = if raw {
+            message
+        } else {
+            self.envelope(context, topic, subscription, publication, &message)
+        };
+        let policy = self.delivery_policy_of(topic, record);
+        let arn = subscription_arn(context, &self.account_id, &topic.name, &record.id);
+        let now = self.now();
+        NewHttpDelivery {
+            subscription_id: record.id.clone(),
+            topic_id: topic.id,
+            endpoint: record.endpoint.clone(),
+            message_type: MessageType::Notification.as_str().to_owned(),
+            headers: outbound::headers(
+                MessageType::Notification,
+                &publication.message_id,
+                &publication.topic_arn,
+                Some(&arn),
+                raw,
+                policy.content_type.as_deref(),
+            ),
+            body,
+            due_at: now,
+            created_at: now,
+        }
     }
 
     pub async fn publish(
@@ -456,40 +546,95 @@ impl Broker {
         let topic = self.resolve_topic(topic_arn_text, parameter)?;
         let subscriptions = self.topics.subscriptions_of(topic.id);
         let mut results = Vec::with_capacity(entries.len());
-        let mut deliveries = Vec::new();
+        let mut stored = Vec::new();
         let mut queues = Vec::new();
         for (id, request) in entries {
-            let result = self
-                .prepare_publication(&topic, request)
-                .map(|publication| {
-                    deliveries.extend(self.deliveries(
-                        context,
-                        &topic,
-                        &subscriptions,
-                        &publication,
-                        &mut queues,
+            match self.prepare_publication(context, &topic, request) {
+                Ok(publication) => {
+                    let (deliveries, http_deliveries) =
+                        self.fan_out(context, &topic, &subscriptions, &publication, &mut queues);
+                    stored.push((
+                        results.len(),
+                        PublishEntry {
+                            deduplication: publication.deduplication.clone(),
+                            deliveries,
+                            http_deliveries,
+                        },
                     ));
-                    PublishOutcome {
-                        message_id: publication.message_id,
-                        sequence_number: publication.sequence_number,
-                    }
-                });
-            results.push((id, result));
+                    results.push((
+                        id,
+                        Ok(PublishOutcome {
+                            message_id: publication.message_id,
+                            sequence_number: publication.sequence_number,
+                        }),
+                    ));
+                }
+                Err(error) => results.push((id, Err(error))),
+            }
         }
-        if !deliveries.is_empty() {
-            let outcomes = self.store.publish(deliveries).await.map_err(store_error)?;
-            let gone = outcomes
-                .iter()
-                .filter(|outcome| **outcome == DeliveryOutcome::QueueGone)
-                .count();
-            if gone > 0 {
-                tracing::debug!(gone, "subscribed queues deleted while publishing");
+        let needs_commit = stored.iter().any(|(_, entry)| {
+            entry.deduplication.is_some()
+                || !entry.deliveries.is_empty()
+                || !entry.http_deliveries.is_empty()
+        });
+        if !needs_commit {
+            return Ok(results);
+        }
+        let (positions, entries): (Vec<usize>, Vec<PublishEntry>) = stored.into_iter().unzip();
+        let posts = entries
+            .iter()
+            .any(|entry| !entry.http_deliveries.is_empty());
+        let outcomes = self.store.publish(entries).await.map_err(store_error)?;
+        for (position, outcome) in positions.into_iter().zip(outcomes) {
+            match outcome {
+                PublishEntryOutcome::Duplicate {
+                    message_id,
+                    sequence_number,
+                } => {
+                    results[position].1 = Ok(PublishOutcome {
+                        message_id,
+                        sequence_number: Some(sequence_number),
+                    });
+                }
+                PublishEntryOutcome::Published(sent) => {
+                    let gone = sent
+                        .iter()
+                        .filter(|outcome| **outcome == DeliveryOutcome::QueueGone)
+                        .count();
+                    if gone > 0 {
+                        tracing::debug!(gone, "subscribed queues deleted while publishing");
+                    }
+                }
             }
-            for queue in queues {
-                queue.arrivals.notify_waiters();
-            }
+        }
+        for queue in queues {
+            queue.arrivals.notify_waiters();
+        }
+        if posts {
+            self.topics.delivery_wake.notify_one();
         }
         Ok(results)
+    }
+}
+
+fn is_raw(subscription: &SubscriptionEntry) -> bool {
+    subscription
+        .record
+        .attributes
+        .get("RawMessageDelivery")
+        .map(String::as_str)
+        == Some("true")
+}
+
+/// FIFO topics deduplicate topic-wide unless `FifoThroughputScope=MessageGroup`.
+fn deduplication_scope(topic: &TopicRecord, group: Option<&str>) -> String {
+    match topic
+        .attributes
+        .get("FifoThroughputScope")
+        .map(String::as_str)
+    {
+        Some("MessageGroup") => group.unwrap_or_default().to_owned(),
+        _ => String::new(),
     }
 }
 
@@ -510,57 +655,10 @@ fn queue_attributes(attributes: &BTreeMap<String, SnsMessageAttribute>) -> Messa
         .collect()
 }
 
-fn validate_batch(entries: &[(String, PublishRequest)]) -> Result<(), SnsError> {
-    if entries.is_empty() {
-        return Err(SnsError::new(
-            SnsErrorCode::EmptyBatchRequest,
-            "The batch request doesn't contain any entries.",
-        ));
-    }
-    if entries.len() > BATCH_ENTRIES_MAX {
-        return Err(SnsError::new(
-            SnsErrorCode::TooManyEntriesInBatchRequest,
-            format!(
-                "The batch request contains more entries than permissible ({BATCH_ENTRIES_MAX})."
-            ),
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for (id, _) in entries {
-        let valid = !id.is_empty()
-            && id.len() <= BATCH_ENTRY_ID_CHARACTERS_MAX
-            && id
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
-        if !valid {
-            return Err(SnsError::new(
-                SnsErrorCode::InvalidBatchEntryId,
-                "The Id of a batch entry in a batch request doesn't abide by the specification.",
-            ));
-        }
-        if !seen.insert(id.as_str()) {
-            return Err(SnsError::new(
-                SnsErrorCode::BatchEntryIdsNotDistinct,
-                "Two or more batch entries in the request have the same Id.",
-            ));
-        }
-    }
-    let total: usize = entries
-        .iter()
-        .map(|(_, request)| request.message.len())
-        .sum();
-    if total > MESSAGE_BYTES_MAX {
-        return Err(SnsError::new(
-            SnsErrorCode::BatchRequestTooLong,
-            "The length of all the messages put together is more than the limit.",
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topics::SnsErrorCode;
 
     fn attribute(data_type: &str, value: &str) -> SnsMessageAttribute {
         SnsMessageAttribute {

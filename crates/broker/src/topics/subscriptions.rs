@@ -1,7 +1,8 @@
 //! Subscribe, Unsubscribe, ListSubscriptions(ByTopic), Get/SetSubscriptionAttributes.
 //!
-//! Only `sqs` subscriptions exist so far: they need no confirmation, so every subscription is
-//! confirmed the moment it is made.
+//! `sqs` subscriptions are confirmed the moment they are made. `http`/`https` ones wait for
+//! their endpoint to confirm (see `confirmations`): Subscribe stores the subscription and its
+//! `SubscriptionConfirmation` in one commit and answers "pending confirmation".
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,8 +11,11 @@ use tern_core::arn::QueueArn;
 use tern_sns_filter::{FilterPolicy, PolicyCall, Scope};
 use tern_store::{CreateSubscriptionOutcome, SubscriptionRecord, TopicRecord};
 
+use tern_sns_sign::MessageType;
+
 use super::admin::{FIFO_SUFFIX, decode_token, encode_token, is_fifo};
 use super::catalogue::SubscriptionEntry;
+use super::confirmations::{is_http, new_token};
 use super::{SnsError, SnsErrorCode, TopicsContext, store_error, subscription_arn, topic_arn};
 use crate::Broker;
 
@@ -21,10 +25,13 @@ pub const SUBSCRIPTIONS_PER_TOPIC_MAX: usize = 10_000;
 pub const FILTER_POLICIES_PER_TOPIC_MAX: usize = 200;
 pub const LIST_SUBSCRIPTIONS_PAGE_MAX: usize = 100;
 
+/// What Subscribe answers for a subscription that waits for its endpoint's confirmation.
+pub const PENDING_CONFIRMATION_ARN: &str = "pending confirmation";
+/// How ListSubscriptions shows such a subscription's ARN.
+const LISTED_PENDING_ARN: &str = "PendingConfirmation";
+
 /// Protocols SNS has that Tern will deliver to in a later landing.
 const PROTOCOLS_NOT_YET: &[&str] = &[
-    "http",
-    "https",
     "email",
     "email-json",
     "sms",
@@ -59,13 +66,21 @@ fn attribute_error(call: PolicyCall, detail: &str) -> SnsError {
     }
 }
 
+/// AWS documents `FilterPolicy` set to `{}` as removing the policy, not as a policy that matches
+/// everything (which would still count toward the topic's filter-policy quota).
+fn is_empty_filter_policy(name: &str, value: &str) -> bool {
+    name == "FilterPolicy"
+        && serde_json::from_str::<serde_json::Value>(value)
+            .is_ok_and(|policy| policy.as_object().is_some_and(|fields| fields.is_empty()))
+}
+
 /// Validates a subscription's complete attribute set (after a change) and drops empty values,
 /// which mean "unset".
 fn validate_attributes(
     attributes: &mut BTreeMap<String, String>,
     call: PolicyCall,
 ) -> Result<(), SnsError> {
-    attributes.retain(|_, value| !value.is_empty());
+    attributes.retain(|name, value| !value.is_empty() && !is_empty_filter_policy(name, value));
     for (name, value) in attributes.iter() {
         match name.as_str() {
             "RawMessageDelivery" if value != "true" && value != "false" => {
@@ -83,14 +98,18 @@ fn validate_attributes(
                 ));
             }
             "RedrivePolicy" => validate_redrive_policy(value, call)?,
-            "DeliveryPolicy" if serde_json::from_str::<serde_json::Value>(value).is_err() => {
-                return Err(attribute_error(call, "DeliveryPolicy: must be JSON"));
+            "DeliveryPolicy" => {
+                super::delivery_policy::parse_subscription_policy(value).map_err(|error| {
+                    let detail = error
+                        .message
+                        .strip_prefix("Invalid parameter: ")
+                        .unwrap_or(&error.message)
+                        .to_owned();
+                    attribute_error(call, &detail)
+                })?;
             }
-            "RawMessageDelivery"
-            | "FilterPolicy"
-            | "FilterPolicyScope"
-            | "DeliveryPolicy"
-            | "SubscriptionRoleArn" => {}
+            "RawMessageDelivery" | "FilterPolicy" | "FilterPolicyScope" | "SubscriptionRoleArn" => {
+            }
             _ => return Err(attribute_error(call, "Unknown attribute")),
         }
     }
@@ -132,8 +151,11 @@ fn check_endpoint(
 ) -> Result<String, SnsError> {
     if PROTOCOLS_NOT_YET.contains(&protocol) {
         return Err(SnsError::invalid_parameter(format!(
-            "Protocol Reason: Tern does not support {protocol} subscriptions yet; only sqs subscriptions are supported"
+            "Protocol Reason: Tern does not support {protocol} subscriptions yet; only sqs, http and https subscriptions are supported"
         )));
+    }
+    if is_http(protocol) {
+        return check_http_endpoint(protocol, endpoint, topic);
     }
     if protocol != "sqs" {
         return Err(SnsError::invalid_parameter(format!(
@@ -161,6 +183,42 @@ fn check_endpoint(
     }
 }
 
+/// An `http`/`https` endpoint: a URL of the protocol's scheme with a host. FIFO topics deliver
+/// to SQS FIFO queues only.
+fn check_http_endpoint(
+    protocol: &str,
+    endpoint: Option<&str>,
+    topic: &TopicRecord,
+) -> Result<String, SnsError> {
+    let endpoint = endpoint.ok_or_else(|| SnsError::invalid_parameter("Endpoint"))?;
+    let rest = endpoint
+        .strip_prefix(protocol)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .ok_or_else(|| SnsError::invalid_parameter("Endpoint must match the specified protocol"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let well_formed = !host.is_empty()
+        && !host.starts_with(':')
+        && endpoint.len() <= ENDPOINT_CHARACTERS_MAX
+        && !endpoint
+            .chars()
+            .any(|character| character.is_whitespace() || character.is_control());
+    if !well_formed {
+        return Err(SnsError::invalid_parameter(
+            "Endpoint Reason: not a valid URL",
+        ));
+    }
+    if is_fifo(topic) {
+        return Err(SnsError::invalid_parameter(format!(
+            "Endpoint Reason: FIFO topics deliver only to SQS FIFO queues, not to {protocol} endpoints"
+        )));
+    }
+    Ok(endpoint.to_owned())
+}
+
+/// A URL longer than this is refused rather than stored and POSTed to.
+const ENDPOINT_CHARACTERS_MAX: usize = 2_048;
+
 impl Broker {
     fn summary(
         &self,
@@ -168,8 +226,13 @@ impl Broker {
         entry: &SubscriptionEntry,
     ) -> Option<SubscriptionSummary> {
         let topic = self.topics.topic_name(entry.record.topic_id)?;
+        let arn = if entry.record.pending_confirmation {
+            LISTED_PENDING_ARN.to_owned()
+        } else {
+            subscription_arn(context, &self.account_id, &topic, &entry.record.id)
+        };
         Some(SubscriptionSummary {
-            subscription_arn: subscription_arn(context, &self.account_id, &topic, &entry.record.id),
+            subscription_arn: arn,
             owner: self.account_id.clone(),
             protocol: entry.record.protocol.clone(),
             endpoint: entry.record.endpoint.clone(),
@@ -196,7 +259,9 @@ impl Broker {
     }
 
     /// Subscribes an endpoint; subscribing the same endpoint again returns the existing
-    /// subscription if the attributes agree.
+    /// subscription if the attributes agree. An `http`/`https` subscription starts pending: its
+    /// `SubscriptionConfirmation` is stored with it, and the answer is "pending confirmation"
+    /// unless `return_subscription_arn`.
     pub async fn subscribe(
         &self,
         context: &TopicsContext,
@@ -204,6 +269,7 @@ impl Broker {
         protocol: &str,
         endpoint: Option<&str>,
         mut attributes: BTreeMap<String, String>,
+        return_subscription_arn: bool,
     ) -> Result<String, SnsError> {
         let topic = self.resolve_topic(topic_arn_text, "TopicArn")?;
         let endpoint = check_endpoint(protocol, endpoint, &topic, &self.account_id)?;
@@ -214,7 +280,14 @@ impl Broker {
             .iter()
             .find(|entry| entry.record.protocol == protocol && entry.record.endpoint == endpoint)
         {
-            return self.existing_subscription(context, &topic, same, &attributes);
+            let arn = self.existing_subscription(context, &topic, same, &attributes)?;
+            if same.record.pending_confirmation {
+                self.resend_confirmation(context, &topic, same).await?;
+                if !return_subscription_arn {
+                    return Ok(PENDING_CONFIRMATION_ARN.to_owned());
+                }
+            }
+            return Ok(arn);
         }
         if existing.len() >= SUBSCRIPTIONS_PER_TOPIC_MAX {
             return Err(SnsError::new(
@@ -223,23 +296,45 @@ impl Broker {
             ));
         }
         check_filter_policy_quota(&existing, &attributes, None)?;
+        let now = self.now();
+        let pending = is_http(protocol);
         let record = SubscriptionRecord {
             id: uuid::Uuid::new_v4().to_string(),
             topic_id: topic.id,
             protocol: protocol.to_owned(),
             endpoint,
             attributes,
-            created_at: self.now(),
+            created_at: now,
+            pending_confirmation: pending,
+            confirmation_was_authenticated: !pending,
+            token: pending.then(|| new_token(now)),
+        };
+        let outbox = match &record.token {
+            Some(token) => vec![self.confirmation_delivery(
+                context,
+                &topic,
+                &record,
+                MessageType::SubscriptionConfirmation,
+                &token.value,
+            )],
+            None => Vec::new(),
         };
         match self
             .store
-            .create_subscription(record)
+            .create_subscription(record, outbox)
             .await
             .map_err(store_error)?
         {
             CreateSubscriptionOutcome::Created(record) => {
                 let arn = subscription_arn(context, &self.account_id, &topic.name, &record.id);
+                let pending = record.pending_confirmation;
                 self.topics.put_subscription(record);
+                if pending {
+                    self.topics.delivery_wake.notify_one();
+                    if !return_subscription_arn {
+                        return Ok(PENDING_CONFIRMATION_ARN.to_owned());
+                    }
+                }
                 Ok(arn)
             }
             CreateSubscriptionOutcome::AlreadyExists(record) => Ok(subscription_arn(
@@ -275,14 +370,50 @@ impl Broker {
         ))
     }
 
-    pub async fn unsubscribe(&self, subscription_arn_text: &str) -> Result<(), SnsError> {
+    /// Removes the subscription and its pending deliveries. A confirmed HTTP/S endpoint gets an
+    /// `UnsubscribeConfirmation`; one confirmed with `AuthenticateOnUnsubscribe` can only be
+    /// unsubscribed by a signed request.
+    pub async fn unsubscribe(
+        &self,
+        context: &TopicsContext,
+        subscription_arn_text: &str,
+    ) -> Result<(), SnsError> {
         let _guard = self.topics.admin_lock.lock().await;
         let entry = self.resolve_subscription(subscription_arn_text)?;
-        self.store
-            .delete_subscription(entry.record.id.clone())
+        let record = &entry.record;
+        let http = is_http(&record.protocol);
+        if http && record.confirmation_was_authenticated && !context.authenticated {
+            return Err(SnsError::new(
+                SnsErrorCode::AuthorizationError,
+                "This subscription was confirmed with AuthenticateOnUnsubscribe; unsubscribing requires an AWS signature",
+            ));
+        }
+        let outbox = match self.topics.topic_by_id(record.topic_id) {
+            Some(topic) if http && !record.pending_confirmation => {
+                let token = new_token(self.now());
+                vec![self.confirmation_delivery(
+                    context,
+                    &topic,
+                    record,
+                    MessageType::UnsubscribeConfirmation,
+                    &token.value,
+                )]
+            }
+            _ => Vec::new(),
+        };
+        let farewell = !outbox.is_empty();
+        let deleted = self
+            .store
+            .delete_subscription(record.id.clone(), outbox)
             .await
             .map_err(store_error)?;
-        self.topics.remove_subscription(&entry.record.id);
+        self.topics.remove_subscription(&record.id);
+        if deleted {
+            self.topics.count_deleted_subscription(record.topic_id);
+        }
+        if farewell {
+            self.topics.delivery_wake.notify_one();
+        }
         Ok(())
     }
 
@@ -329,8 +460,14 @@ impl Broker {
             ("Owner".to_owned(), summary.owner),
             ("Protocol".to_owned(), summary.protocol),
             ("Endpoint".to_owned(), summary.endpoint),
-            ("ConfirmationWasAuthenticated".to_owned(), "true".to_owned()),
-            ("PendingConfirmation".to_owned(), "false".to_owned()),
+            (
+                "ConfirmationWasAuthenticated".to_owned(),
+                entry.record.confirmation_was_authenticated.to_string(),
+            ),
+            (
+                "PendingConfirmation".to_owned(),
+                entry.record.pending_confirmation.to_string(),
+            ),
             ("RawMessageDelivery".to_owned(), "false".to_owned()),
             (
                 "SubscriptionPrincipal".to_owned(),
@@ -341,6 +478,15 @@ impl Broker {
             attributes.insert(
                 "FilterPolicyScope".to_owned(),
                 "MessageAttributes".to_owned(),
+            );
+        }
+        if is_http(&entry.record.protocol)
+            && let Some(topic) = self.topics.topic_by_id(entry.record.topic_id)
+        {
+            let policy = self.delivery_policy_of(&topic, &entry.record);
+            attributes.insert(
+                "EffectiveDeliveryPolicy".to_owned(),
+                super::delivery_policy::describe(&policy),
             );
         }
         attributes.extend(entry.record.attributes.clone());
@@ -366,7 +512,7 @@ impl Broker {
         check_filter_policy_quota(&siblings, &record.attributes, Some(&record.id))?;
         if !self
             .store
-            .update_subscription(record.clone())
+            .update_subscription(record.clone(), Vec::new())
             .await
             .map_err(store_error)?
         {
@@ -433,6 +579,9 @@ mod tests {
         let mut cleared = attributes(&[("FilterPolicy", ""), ("RawMessageDelivery", "true")]);
         validate_attributes(&mut cleared, PolicyCall::SetSubscriptionAttributes).unwrap();
         assert_eq!(cleared, attributes(&[("RawMessageDelivery", "true")]));
+        let mut emptied = attributes(&[("FilterPolicy", " { } "), ("RawMessageDelivery", "true")]);
+        validate_attributes(&mut emptied, PolicyCall::SetSubscriptionAttributes).unwrap();
+        assert_eq!(emptied, attributes(&[("RawMessageDelivery", "true")]));
         let mut unknown = attributes(&[("Colour", "red")]);
         assert!(validate_attributes(&mut unknown, PolicyCall::Subscribe).is_err());
         let mut raw = attributes(&[("RawMessageDelivery", "yes")]);

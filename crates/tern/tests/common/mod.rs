@@ -68,7 +68,7 @@ impl TestServer {
         server
     }
 
-    fn start_with_args(extra_args: &[&str]) -> Self {
+    pub fn start_with_args(extra_args: &[&str]) -> Self {
         let data_dir = tempfile::Builder::new()
             .prefix("tern-e2e-data-")
             .tempdir()

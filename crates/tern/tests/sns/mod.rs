@@ -10,6 +10,12 @@ use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 
 use crate::common::{ACCESS_KEY_ID, DEFAULT_REGION, OPERATION_TIMEOUT, TestServer};
 
+mod deletions;
+pub mod endpoint;
+mod http;
+mod https;
+mod signing;
+
 pub fn sns_client(server: &TestServer) -> aws_sdk_sns::Client {
     let config = aws_sdk_sns::Config::builder()
         .behavior_version(BehaviorVersion::latest())

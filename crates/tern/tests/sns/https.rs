@@ -1,0 +1,158 @@
+//! `https` subscriptions end to end, against a TLS endpoint with a certificate the test makes:
+//! trusted through `--extra-ca-file`, the handshake, confirmation and notifications go through
+//! over TLS; a certificate Tern was not told to trust fails every attempt, which is retried and
+//! then dead-lettered (or, for a confirmation, dropped) — never taken as delivered.
+
+use std::time::Duration;
+
+use super::endpoint::{Endpoint, tls_identity};
+use super::*;
+use crate::common::*;
+
+const ARRIVAL_LIMIT: Duration = Duration::from_secs(15);
+/// One retry, a second after the first attempt.
+const ONE_QUICK_RETRY: &str =
+    r#"{"healthyRetryPolicy":{"numRetries":1,"minDelayTarget":1,"maxDelayTarget":1}}"#;
+
+#[tokio::test]
+async fn https_endpoints_trusted_through_extra_ca_file_get_notifications_over_tls() {
+    let trusted = tls_identity();
+    let trust = tempfile::tempdir().unwrap();
+    let ca_file = trust.path().join("endpoint-ca.pem");
+    std::fs::write(&ca_file, &trusted.certificate_pem).unwrap();
+    let server = TestServer::start_with_args(&["--extra-ca-file", ca_file.to_str().unwrap()]);
+    let client = sns_client(&server);
+    let sqs = server.client();
+    let endpoint = Endpoint::start_tls(&trusted).await;
+    let url = endpoint.url("/secure-hook");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let dead_letters = create_queue(&sqs, "tls-failures", &[]).await;
+    let topic_arn = create_topic(&client, "over-tls", false).await;
+    let redrive = format!(
+        r#"{{"deadLetterTargetArn":"{}"}}"#,
+        server.queue_arn("tls-failures")
+    );
+    client
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("https")
+        .endpoint(&url)
+        .attributes("DeliveryPolicy", ONE_QUICK_RETRY)
+        .attributes("RedrivePolicy", &redrive)
+        .send()
+        .await
+        .expect("Subscribe https");
+    let received = endpoint.wait_for(1, ARRIVAL_LIMIT).await;
+    assert_eq!(
+        received.len(),
+        1,
+        "the SubscriptionConfirmation arrives over TLS"
+    );
+    let confirmation = received[0].json();
+    assert_eq!(confirmation["Type"], "SubscriptionConfirmation");
+    assert_eq!(received[0].path, "/secure-hook");
+    client
+        .confirm_subscription()
+        .topic_arn(&topic_arn)
+        .token(confirmation["Token"].as_str().unwrap())
+        .send()
+        .await
+        .expect("ConfirmSubscription");
+
+    client
+        .publish()
+        .topic_arn(&topic_arn)
+        .message("sealed")
+        .send()
+        .await
+        .unwrap();
+    let received = endpoint.wait_for(2, ARRIVAL_LIMIT).await;
+    assert_eq!(received.len(), 2, "the notification arrives over TLS");
+    assert_eq!(received[1].header("x-amz-sns-message-type"), "Notification");
+    assert_eq!(received[1].json()["Message"], "sealed");
+    assert_eq!(endpoint.failed_handshakes(), 0);
+
+    // The endpoint now shows a certificate nobody told Tern to trust.
+    endpoint.present(&tls_identity());
+    client
+        .publish()
+        .topic_arn(&topic_arn)
+        .message("refused certificate")
+        .send()
+        .await
+        .unwrap();
+    let moved = drain(&sqs, &dead_letters, 1, ARRIVAL_LIMIT).await;
+    assert_eq!(moved.len(), 1, "dead-lettered once the retries are spent");
+    assert_eq!(envelope(&moved[0])["Message"], "refused certificate");
+    let reason = moved[0].message_attributes().unwrap()["ErrorMessage"]
+        .string_value()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.to_ascii_lowercase().contains("certificate"),
+        "the reason names the certificate: {reason}"
+    );
+    assert_eq!(
+        endpoint.wait_for_failed_handshakes(2, ARRIVAL_LIMIT).await,
+        2,
+        "the first attempt and numRetries=1 retry, each refused at the handshake"
+    );
+    assert_eq!(
+        endpoint.received().len(),
+        2,
+        "nothing was delivered to the untrusted endpoint"
+    );
+}
+
+#[tokio::test]
+async fn without_the_extra_ca_an_https_endpoint_is_not_trusted() {
+    let server = TestServer::start();
+    let client = sns_client(&server);
+    let endpoint = Endpoint::start_tls(&tls_identity()).await;
+    let topic_arn = create_topic(&client, "untrusted", false).await;
+    client
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("https")
+        .endpoint(endpoint.url("/hook"))
+        .attributes("DeliveryPolicy", ONE_QUICK_RETRY)
+        .send()
+        .await
+        .expect("Subscribe https");
+    assert_eq!(
+        endpoint.wait_for_failed_handshakes(2, ARRIVAL_LIMIT).await,
+        2,
+        "the confirmation is attempted and retried, and refused at the handshake each time"
+    );
+    let deadline = std::time::Instant::now() + ARRIVAL_LIMIT;
+    while !server
+        .log()
+        .contains("an HTTP delivery failed and is dropped")
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        server
+            .log()
+            .contains("an HTTP delivery failed and is dropped"),
+        "the spent confirmation is logged, not taken as delivered"
+    );
+    assert!(endpoint.received().is_empty());
+    let listed = client
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.subscriptions()[0].subscription_arn(),
+        Some("PendingConfirmation")
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        endpoint.failed_handshakes(),
+        2,
+        "no attempts beyond the policy's"
+    );
+}
