@@ -29,8 +29,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_server() {
-    local binary="$1" data="$work/data-$RANDOM"
-    mkdir "$data"
+    local binary="$1" data
+    data="$(mktemp -d "$work/data-XXXXXX")"
     NO_COLOR=1 "$binary" serve --listen 127.0.0.1:0 --data-dir "$data" >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
