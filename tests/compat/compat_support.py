@@ -86,6 +86,10 @@ def assert_error(excinfo, code: str, *, status: int = 400, shape: str | None = N
 
 def receive_all(sqs, queue_url: str, expected: int, *, deadline_s: float = 15, **kwargs) -> list[dict]:
     """Receives until `expected` messages arrived or the deadline passed (bounded)."""
+    return _receive(sqs, queue_url, expected, deadline_s, delete=False, **kwargs)
+
+
+def _receive(sqs, queue_url: str, expected: int, deadline_s: float, *, delete: bool, **kwargs) -> list[dict]:
     messages: list[dict] = []
     deadline = time.monotonic() + deadline_s
     while len(messages) < expected and time.monotonic() < deadline:
@@ -95,7 +99,11 @@ def receive_all(sqs, queue_url: str, expected: int, *, deadline_s: float = 15, *
             WaitTimeSeconds=1,
             **kwargs,
         )
-        messages.extend(reply.get("Messages", []))
+        batch = reply.get("Messages", [])
+        if delete:
+            for message in batch:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(batch)
     return messages
 
 
@@ -153,20 +161,7 @@ def expect_sns_error(client, call, code: str, shape: str, *, status: int = 400, 
 def receive_and_delete(sqs, queue_url: str, expected: int, *, deadline_s: float = 15, **kwargs) -> list[dict]:
     """Like receive_all, but deletes each batch as it arrives, so the next message of a FIFO
     group becomes receivable; the result is in the order received."""
-    messages: list[dict] = []
-    deadline = time.monotonic() + deadline_s
-    while len(messages) < expected and time.monotonic() < deadline:
-        reply = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=min(10, expected - len(messages)),
-            WaitTimeSeconds=1,
-            **kwargs,
-        )
-        batch = reply.get("Messages", [])
-        for message in batch:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        messages.extend(batch)
-    return messages
+    return _receive(sqs, queue_url, expected, deadline_s, delete=True, **kwargs)
 
 
 def notifications(messages: list[dict]) -> list[dict]:

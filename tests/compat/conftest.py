@@ -143,7 +143,7 @@ def tern():
     yield from _serve()
 
 
-def make_client(endpoint: str, service: str = "sqs", **config):
+def make_client(endpoint: str, service: str = "sqs", *, region: str = REGION, **config):
     """A boto3 client (SQS unless `service` says otherwise) for Tern: dummy credentials, no
     retries (they would hide errors), and a read timeout above the longest long poll."""
     base = dict(
@@ -155,7 +155,7 @@ def make_client(endpoint: str, service: str = "sqs", **config):
     return boto3.session.Session().client(
         service,
         endpoint_url=endpoint,
-        region_name=REGION,
+        region_name=region,
         aws_access_key_id="AKIDTERNCOMPAT",
         aws_secret_access_key="compat-secret",
         config=Config(**base),
@@ -316,20 +316,8 @@ def sfn_tern():
 def make_sfn_client(endpoint: str, *, region: str = REGION, **config):
     """A boto3 Step Functions client for Tern (`region` picks the ARNs' region, and which
     machines and activities the List actions see)."""
-    base = dict(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=SFN_READ_TIMEOUT_S,
-    )
-    base.update(config)
-    return boto3.session.Session().client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="AKIDTERNCOMPAT",
-        aws_secret_access_key="compat-secret",
-        config=Config(**base),
-    )
+    config.setdefault("read_timeout", SFN_READ_TIMEOUT_S)
+    return make_client(endpoint, "stepfunctions", region=region, **config)
 
 
 @pytest.fixture

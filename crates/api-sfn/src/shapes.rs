@@ -31,6 +31,14 @@ pub(crate) fn tag_list(tags: &BTreeMap<String, String>) -> Value {
     )
 }
 
+/// The paging members of ListActivities and ListStateMachines.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageInput {
+    pub max_results: Option<u32>,
+    pub next_token: Option<String>,
+}
+
 /// Timestamps travel as epoch seconds with a fraction.
 pub(crate) fn epoch(ms: u64) -> Value {
     json!(ms as f64 / 1000.0)

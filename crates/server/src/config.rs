@@ -14,7 +14,8 @@ pub struct ServerConfig {
     /// `UnsubscribeURL`); defaults to the HTTPS listener's address if there is one, else the
     /// plain one's.
     pub public_url: Option<String>,
-    /// Extra PEM certificates to trust when POSTing to `https` subscription endpoints.
+    /// Extra PEM certificates to trust when calling `https` endpoints: SNS subscriptions, and
+    /// Step Functions' `http:invoke` and mapped Lambda functions.
     pub extra_ca_file: Option<PathBuf>,
     /// The process manager (Step Functions).
     pub step_functions: StepFunctionsConfig,

@@ -6,7 +6,8 @@
 //!
 //! - [`config`]: the settings the binary passes in.
 //! - `routing`: request → protocol front end → response.
-//! - [`sns`]: the SNS signing identity in the data directory and the outbound HTTP(S) client.
+//! - [`sns`]: the SNS signing identity in the data directory and the poster SNS deliveries go
+//!   through.
 //! - [`tls`]: the optional HTTPS listener and Tern's own TLS certificate.
 //!
 //! Architecture invariant: no SQS rule lives here; this crate only moves bytes between hyper and
@@ -46,6 +47,8 @@ pub enum ServeError {
     ProcessManager(tern_sfn::SfnError),
     #[error("cannot set up SNS signing or TLS: {0}")]
     Identity(#[from] sns::IdentityError),
+    #[error("cannot set up the outbound HTTP(S) client: {0}")]
+    Outbound(#[from] tern_outbound::SetupError),
     #[error("--public-url must be an http:// or https:// URL without a path, got {0:?}")]
     PublicUrl(String),
 }
@@ -69,6 +72,9 @@ impl Server {
         let broker = Broker::start(store.clone(), Arc::new(SystemClock), &config.account_id)
             .await
             .map_err(ServeError::Catalogue)?;
+        // One client, trusting the extra CA, for everything Tern calls out to: SNS deliveries,
+        // `http:invoke` and mapped Lambda functions.
+        let outbound = tern_outbound::Client::with_extra_ca_file(config.extra_ca_file.as_deref())?;
         let engine = tern_sfn::Engine::start(
             store.clone(),
             broker.clone(),
@@ -77,6 +83,7 @@ impl Server {
                 account_id: config.account_id.clone(),
                 time_scale: config.step_functions.time_scale,
                 lambda_endpoints: config.step_functions.lambda_endpoints.clone(),
+                outbound: Some(outbound.clone()),
             },
         )
         .await
@@ -106,15 +113,11 @@ impl Server {
             &config.data_directory,
         )?);
         let certificate_path = sns::certificate_path(&signing);
-        let extra_roots = match &config.extra_ca_file {
-            Some(path) => read_certificates(path)?,
-            None => Vec::new(),
-        };
         broker.start_topic_delivery(tern_broker::topics::DeliveryConfig {
             public_url: public_url.clone(),
             certificate_path,
             signing,
-            poster: Arc::new(sns::HyperPoster::new(extra_roots)?),
+            poster: Arc::new(sns::HyperPoster::new(outbound)),
         });
         Ok(Self {
             listener,
@@ -218,27 +221,4 @@ fn checked_public_url(url: &str) -> Result<String, ServeError> {
         }
         _ => Err(ServeError::PublicUrl(url.to_owned())),
     }
-}
-
-/// Every certificate in a PEM file.
-fn read_certificates(
-    path: &std::path::Path,
-) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, ServeError> {
-    use rustls_pki_types::pem::PemObject;
-    let io_error = |source| sns::IdentityError::File {
-        path: path.to_owned(),
-        source,
-    };
-    let text = std::fs::read(path).map_err(io_error)?;
-    let certificates = rustls_pki_types::CertificateDer::pem_slice_iter(&text)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| sns::IdentityError::Tls(format!("{}: {error}", path.display())))?;
-    if certificates.is_empty() {
-        return Err(sns::IdentityError::Tls(format!(
-            "{}: no PEM certificate in the file",
-            path.display()
-        ))
-        .into());
-    }
-    Ok(certificates)
 }

@@ -1,19 +1,13 @@
 //! SNS's ties to the outside world: the signing identity kept in the data directory (so the
-//! certificate URL is stable across restarts), and the HTTP(S) client that POSTs notifications to
-//! subscribed endpoints.
+//! certificate URL is stable across restarts), and the [`HttpPoster`] that POSTs notifications to
+//! subscribed endpoints through Tern's shared outbound client (`tern-outbound`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 use tern_broker::topics::{HttpPoster, OutboundRequest, PostError, PostFuture};
 use tern_sns_sign::SigningIdentity;
@@ -34,7 +28,7 @@ pub enum IdentityError {
     },
     #[error(transparent)]
     Sign(#[from] tern_sns_sign::SignError),
-    #[error("cannot set up the HTTPS client: {0}")]
+    #[error("cannot set up TLS: {0}")]
     Tls(String),
 }
 
@@ -106,39 +100,15 @@ pub fn certificate_path(identity: &SigningIdentity) -> String {
     format!("/SimpleNotificationService-{name}.pem")
 }
 
-/// The outbound client: HTTP/1.1 over plain TCP or rustls (ring), trusting the public web PKI
-/// and any extra certificates given (a local HTTPS endpoint's CA).
+/// SNS's POSTs through the shared outbound client: AWS's 15 seconds per attempt, and the
+/// `user:password@` of an endpoint URL sent as HTTP Basic authentication, as AWS does.
 pub struct HyperPoster {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: tern_outbound::Client,
 }
 
 impl HyperPoster {
-    pub fn new(extra_roots: Vec<CertificateDer<'static>>) -> Result<Self, IdentityError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for certificate in extra_roots {
-            roots
-                .add(certificate)
-                .map_err(|error| IdentityError::Tls(error.to_string()))?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|error| IdentityError::Tls(error.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(POST_TIMEOUT));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
+    pub fn new(client: tern_outbound::Client) -> Self {
+        Self { client }
     }
 
     async fn send(
@@ -148,7 +118,7 @@ impl HyperPoster {
         body: &str,
     ) -> Result<u16, PostError> {
         let (url, basic_auth) = split_credentials(url);
-        let mut request = hyper::Request::post(url.as_str());
+        let mut request = http::Request::post(url.as_str());
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -157,14 +127,15 @@ impl HyperPoster {
             request = request.header("authorization", format!("Basic {encoded}"));
         }
         let request = request
-            .body(Full::new(Bytes::from(body.to_owned())))
+            .body(Bytes::from(body.to_owned()))
             .map_err(|error| PostError(format!("invalid request: {error}")))?;
-        let response = tokio::time::timeout(POST_TIMEOUT, self.client.request(request))
+        // The body is not read: only the status counts.
+        let head = self
+            .client
+            .send(request, POST_TIMEOUT)
             .await
-            .map_err(|_| PostError("the endpoint did not answer within 15 seconds".to_owned()))?
-            .map_err(|error| PostError(format!("cannot reach the endpoint: {}", chain(&error))))?;
-        // The body is not read: only the status counts, and dropping it frees the connection.
-        Ok(response.status().as_u16())
+            .map_err(|error| PostError(error.to_string()))?;
+        Ok(head.status.as_u16())
     }
 }
 
@@ -172,23 +143,6 @@ impl HttpPoster for HyperPoster {
     fn post<'a>(&'a self, request: OutboundRequest<'a>) -> PostFuture<'a> {
         Box::pin(self.send(request.url, request.headers, request.body))
     }
-}
-
-/// An error and its causes: hyper's own message ("client error (Connect)") says nothing of a
-/// refused connection or an untrusted certificate; the sources do, and the dead-letter queue's
-/// `ErrorMessage` should.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// `https://user:password@host/path` → the URL without credentials and `user:password`, which
@@ -218,21 +172,6 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_read_with_their_causes() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("client error (Connect)")]
-        struct Outer(#[source] std::io::Error);
-        let error = Outer(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "invalid peer certificate: UnknownIssuer",
-        ));
-        assert_eq!(
-            chain(&error),
-            "client error (Connect): invalid peer certificate: UnknownIssuer"
-        );
-    }
 
     #[test]
     fn credentials_in_urls_become_basic_authentication() {

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::arn::{self, ArnKind, SfnArn};
 use crate::errors::{SfnError, SfnErrorCode, store_error};
-use crate::executions::{invalid_token, page_size};
+use crate::executions::{cut_page, invalid_token, page_size};
 use crate::{ActivityEntry, Engine, lock};
 
 /// AWS allows 50 tags per resource.
@@ -194,11 +194,7 @@ fn page<T: Clone>(
         .filter(|(arn, _)| SfnArn::parse(arn).is_some_and(|a| a.region == region))
         .take(limit + 1)
         .collect();
-    let more = selected.len() > limit;
-    selected.truncate(limit);
-    let next = more
-        .then(|| selected.last().map(|(arn, _)| (*arn).clone()))
-        .flatten();
+    let next = cut_page(&mut selected, limit, |(arn, _)| *arn);
     Ok((selected.into_iter().map(|(_, t)| t.clone()).collect(), next))
 }
 

@@ -101,6 +101,26 @@ pub(crate) fn invalid_token(token: &str) -> SfnError {
     )
 }
 
+/// A `nextToken` of ListExecutions or GetExecutionHistory, back to the position it names.
+fn token_position(token: Option<&str>) -> Result<Option<u64>, SfnError> {
+    token
+        .map(|token| token.parse::<u64>().map_err(|_| invalid_token(token)))
+        .transpose()
+}
+
+/// Cuts `items`, looked up `limit + 1` at a time so that the last says whether another page
+/// follows, to `limit`; returns the next page's token, the position of the last item kept.
+pub(crate) fn cut_page<T, P: ToString>(
+    items: &mut Vec<T>,
+    limit: usize,
+    position: impl Fn(&T) -> P,
+) -> Option<String> {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    more.then(|| items.last().map(|item| position(item).to_string()))
+        .flatten()
+}
+
 /// Parses an execution input: JSON text of at most 256 KiB.
 pub(crate) fn parse_input(input: Option<&str>) -> Result<(String, Value), SfnError> {
     let text = input.unwrap_or("{}");
@@ -372,10 +392,7 @@ impl Engine {
                 "This operation is not supported by this type of state machine",
             ));
         }
-        let before_seq = match &request.next_token {
-            None => None,
-            Some(token) => Some(token.parse::<u64>().map_err(|_| invalid_token(token))?),
-        };
+        let before_seq = token_position(request.next_token.as_deref())?;
         let mut records = self
             .store
             .list_executions(ExecutionQuery {
@@ -387,11 +404,7 @@ impl Engine {
             })
             .await
             .map_err(store_error)?;
-        let more = records.len() > limit as usize;
-        records.truncate(limit as usize);
-        let next_token = more
-            .then(|| records.last().map(|r| r.seq.to_string()))
-            .flatten();
+        let next_token = cut_page(&mut records, limit as usize, |r| r.seq);
         let executions = records
             .into_iter()
             .map(|record| ExecutionDescription {
@@ -420,10 +433,7 @@ impl Engine {
             ));
         }
         let limit = page_size(request.max_results)?;
-        let after_event_id = match &request.next_token {
-            None => None,
-            Some(token) => Some(token.parse::<u64>().map_err(|_| invalid_token(token))?),
-        };
+        let after_event_id = token_position(request.next_token.as_deref())?;
         if self.runner(&request.execution_arn).is_none()
             && self
                 .store
@@ -444,11 +454,7 @@ impl Engine {
             })
             .await
             .map_err(store_error)?;
-        let more = events.len() > limit as usize;
-        events.truncate(limit as usize);
-        let next_token = more
-            .then(|| events.last().map(|e| e.event_id.to_string()))
-            .flatten();
+        let next_token = cut_page(&mut events, limit as usize, |e| e.event_id);
         if !request.include_data {
             for event in &mut events {
                 event.details = event.details.take().map(|d| without_data(&d));

@@ -68,8 +68,11 @@ pub struct EngineConfig {
     pub account_id: String,
     /// Multiplies every delay: `0.01` turns a one-hour Wait into 36 seconds. Must be > 0.
     pub time_scale: f64,
-    /// Lambda function name → HTTP endpoint that receives its invocations as POSTs.
+    /// Lambda function name → HTTP(S) endpoint that receives its invocations as POSTs.
     pub lambda_endpoints: BTreeMap<String, String>,
+    /// The client `http:invoke` and Lambda functions call out through (the server shares its
+    /// own, which trusts `--extra-ca-file`); `None`: one trusting the public web PKI only.
+    pub outbound: Option<tern_outbound::Client>,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +81,7 @@ impl Default for EngineConfig {
             account_id: "000000000000".to_owned(),
             time_scale: 1.0,
             lambda_endpoints: BTreeMap::new(),
+            outbound: None,
         }
     }
 }
@@ -132,6 +136,11 @@ impl Engine {
             .await
             .map_err(errors::store_error)?;
         let activities = store.load_activities().await.map_err(errors::store_error)?;
+        let outbound = match &config.outbound {
+            Some(client) => client.clone(),
+            None => tern_outbound::Client::new(Vec::new())
+                .map_err(|error| SfnError::new(SfnErrorCode::InternalError, error.to_string()))?,
+        };
         let engine = Arc::new_cyclic(|myself| Engine {
             store,
             broker,
@@ -160,7 +169,7 @@ impl Engine {
             definitions: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            http: integrations::http::HttpClient::new(),
+            http: integrations::http::HttpClient::new(outbound),
             shutting_down: AtomicBool::new(false),
             shutdown: Notify::new(),
             myself: myself.clone(),

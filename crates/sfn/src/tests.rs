@@ -30,6 +30,27 @@ async fn engine_on(store: Arc<SqliteStore>) -> Arc<Engine> {
         .expect("engine")
 }
 
+/// Creates a machine in `us-east-1` of `machine_type` (STANDARD when `None`); returns its ARN.
+async fn create_machine(
+    engine: &Engine,
+    name: &str,
+    definition: &serde_json::Value,
+    machine_type: Option<&str>,
+) -> String {
+    engine
+        .create_state_machine(CreateStateMachine {
+            name: name.into(),
+            definition: definition.to_string(),
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            machine_type: machine_type.map(Into::into),
+            region: "us-east-1".into(),
+            ..CreateStateMachine::default()
+        })
+        .await
+        .expect("CreateStateMachine")
+        .arn
+}
+
 async fn wait_until_stopped(engine: &Engine, arn: &str) -> ExecutionRecord {
     let deadline = tokio::time::Instant::now() + WAIT_MAX;
     loop {
@@ -72,19 +93,10 @@ async fn a_new_engine_on_the_same_store_resumes_waits_tokens_and_activity_tasks(
         {"StartAt": "H", "States": {"H": {"Type": "Task", "Resource": handed.arn, "End": true}}},
         {"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": queued.arn, "End": true}}}
     ]}}});
-    let machine = first
-        .create_state_machine(CreateStateMachine {
-            name: "resume".into(),
-            definition: definition.to_string(),
-            role_arn: "arn:aws:iam::000000000000:role/r".into(),
-            region: "us-east-1".into(),
-            ..CreateStateMachine::default()
-        })
-        .await
-        .unwrap();
+    let machine = create_machine(&first, "resume", &definition, None).await;
     let started = first
         .start_execution(StartExecution {
-            state_machine_arn: machine.arn.clone(),
+            state_machine_arn: machine.clone(),
             name: Some("e".into()),
             input: None,
         })
@@ -161,22 +173,12 @@ async fn express_executions_time_out_after_five_scaled_minutes() {
         .unwrap();
     let definition = serde_json::json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": activity.arn, "End": true}}});
-    let machine = engine
-        .create_state_machine(CreateStateMachine {
-            name: "quick".into(),
-            definition: definition.to_string(),
-            role_arn: "arn:aws:iam::000000000000:role/r".into(),
-            machine_type: Some("EXPRESS".into()),
-            region: "us-east-1".into(),
-            ..CreateStateMachine::default()
-        })
-        .await
-        .unwrap();
+    let machine = create_machine(&engine, "quick", &definition, Some("EXPRESS")).await;
     // Five minutes at a time scale of 0.001: 300 ms.
     let record = tokio::time::timeout(
         WAIT_MAX,
         engine.start_sync_execution(StartExecution {
-            state_machine_arn: machine.arn,
+            state_machine_arn: machine,
             name: None,
             input: None,
         }),
@@ -215,19 +217,10 @@ async fn work_started_and_cancelled_in_one_step_is_never_stored_or_dispatched() 
         ], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Hold"}], "End": true},
         "Hold": {"Type": "Wait", "Seconds": 100000, "End": true}
     }});
-    let machine = engine
-        .create_state_machine(CreateStateMachine {
-            name: "doomed".into(),
-            definition: definition.to_string(),
-            role_arn: "arn:aws:iam::000000000000:role/r".into(),
-            region: "us-east-1".into(),
-            ..CreateStateMachine::default()
-        })
-        .await
-        .unwrap();
+    let machine = create_machine(&engine, "doomed", &definition, None).await;
     let started = engine
         .start_execution(StartExecution {
-            state_machine_arn: machine.arn,
+            state_machine_arn: machine,
             name: None,
             input: None,
         })

@@ -183,8 +183,13 @@ pub fn update_state_machine(
 }
 
 pub fn delete_state_machine(connection: &Connection, arn: &str) -> rusqlite::Result<bool> {
+    delete_by_arn(connection, "state_machines", arn)
+}
+
+/// Deletes the row of `table` with `arn`; whether there was one.
+fn delete_by_arn(connection: &Connection, table: &str, arn: &str) -> rusqlite::Result<bool> {
     let deleted = connection
-        .prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?
+        .prepare_cached(&format!("DELETE FROM {table} WHERE arn = ?1"))?
         .execute([arn])?;
     Ok(deleted > 0)
 }
@@ -238,10 +243,7 @@ pub fn update_activity(connection: &Connection, record: &ActivityRecord) -> rusq
 }
 
 pub fn delete_activity(connection: &Connection, arn: &str) -> rusqlite::Result<bool> {
-    let deleted = connection
-        .prepare_cached("DELETE FROM activities WHERE arn = ?1")?
-        .execute([arn])?;
-    Ok(deleted > 0)
+    delete_by_arn(connection, "activities", arn)
 }
 
 pub fn execution(connection: &Connection, arn: &str) -> rusqlite::Result<Option<ExecutionRecord>> {

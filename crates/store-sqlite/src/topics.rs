@@ -126,6 +126,14 @@ pub fn delete_topic(connection: &Connection, topic_id: u64) -> rusqlite::Result<
     Ok(deleted > 0)
 }
 
+/// The `token` and `token_expires_at` columns of a subscription: both NULL without a token.
+fn token_columns(subscription: &SubscriptionRecord) -> (Option<&str>, Option<i64>) {
+    match &subscription.token {
+        Some(token) => (Some(token.value.as_str()), Some(as_i64(token.expires_at))),
+        None => (None, None),
+    }
+}
+
 pub fn create_subscription(
     connection: &Connection,
     subscription: &SubscriptionRecord,
@@ -154,6 +162,7 @@ pub fn create_subscription(
     if let Some(existing) = existing {
         return Ok(CreateSubscriptionOutcome::AlreadyExists(existing));
     }
+    let (token_value, token_expires_at) = token_columns(subscription);
     connection
         .prepare_cached(
             "INSERT INTO subscriptions (id, topic_id, protocol, endpoint, attributes, created_at,
@@ -169,11 +178,8 @@ pub fn create_subscription(
             as_i64(subscription.created_at),
             subscription.pending_confirmation,
             subscription.confirmation_was_authenticated,
-            subscription.token.as_ref().map(|token| &token.value),
-            subscription
-                .token
-                .as_ref()
-                .map(|token| as_i64(token.expires_at)),
+            token_value,
+            token_expires_at,
         ])?;
     insert_http_deliveries(connection, outbox)?;
     Ok(CreateSubscriptionOutcome::Created(subscription.clone()))
@@ -184,6 +190,7 @@ pub fn update_subscription(
     subscription: &SubscriptionRecord,
     outbox: &[NewHttpDelivery],
 ) -> rusqlite::Result<bool> {
+    let (token_value, token_expires_at) = token_columns(subscription);
     let changed = connection
         .prepare_cached(
             "UPDATE subscriptions SET attributes = ?2, pending_confirmation = ?3,
@@ -195,11 +202,8 @@ pub fn update_subscription(
             json(&subscription.attributes)?,
             subscription.pending_confirmation,
             subscription.confirmation_was_authenticated,
-            subscription.token.as_ref().map(|token| &token.value),
-            subscription
-                .token
-                .as_ref()
-                .map(|token| as_i64(token.expires_at)),
+            token_value,
+            token_expires_at,
         ])?;
     if changed == 0 {
         return Ok(false);

@@ -48,14 +48,15 @@ struct ServeArgs {
     /// UnsubscribeURL); defaults to the HTTPS listener, else the HTTP one.
     #[arg(long, env = "TERN_PUBLIC_URL")]
     public_url: Option<String>,
-    /// PEM file of extra certificates to trust when delivering to https:// subscriptions.
+    /// PEM file of extra certificates to trust when calling https:// endpoints (SNS
+    /// subscriptions, Step Functions' http:invoke and mapped Lambda functions).
     #[arg(long, env = "TERN_EXTRA_CA_FILE")]
     extra_ca_file: Option<PathBuf>,
     /// Multiplies every Step Functions delay (Wait, Retry intervals, task timeouts and
     /// heartbeats, execution timeouts): 0.01 runs a one-hour Wait in 36 seconds. For tests.
     #[arg(long, env = "TERN_TIME_SCALE", default_value_t = 1.0)]
     time_scale: f64,
-    /// Maps a Lambda function to an HTTP endpoint, as NAME=URL (repeatable; the environment
+    /// Maps a Lambda function to an HTTP(S) endpoint, as NAME=URL (repeatable; the environment
     /// variable takes a comma-separated list). Tasks invoking the function POST their payload
     /// there and take the JSON reply as its result.
     #[arg(
@@ -127,9 +128,11 @@ fn step_functions(time_scale: f64, lambda: &[String]) -> anyhow::Result<StepFunc
     for mapping in lambda {
         let (name, url) = mapping
             .split_once('=')
-            .filter(|(name, url)| !name.is_empty() && url.starts_with("http://"))
+            .filter(|(name, url)| {
+                !name.is_empty() && (url.starts_with("http://") || url.starts_with("https://"))
+            })
             .with_context(|| {
-                format!("--lambda takes NAME=http://HOST:PORT/PATH, got {mapping:?}")
+                format!("--lambda takes NAME=http(s)://HOST:PORT/PATH, got {mapping:?}")
             })?;
         lambda_endpoints.insert(name.to_owned(), url.to_owned());
     }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tern_sfn::Engine;
 
-use crate::shapes::{Tag, epoch, required, tag_pairs};
+use crate::shapes::{PageInput, Tag, epoch, required, tag_pairs};
 use crate::{ApiResult, RequestContext};
 
 #[derive(Debug, Deserialize)]
@@ -38,21 +38,19 @@ pub async fn delete(engine: &Engine, input: ActivityInput) -> ApiResult {
 
 pub fn describe(engine: &Engine, input: ActivityInput) -> ApiResult {
     let record = engine.describe_activity(&required("activityArn", input.activity_arn)?)?;
-    Ok(json!({
-        "activityArn": record.arn,
-        "name": record.name,
-        "creationDate": epoch(record.created_at),
-    }))
+    Ok(summary(&record.arn, &record.name, record.created_at))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListInput {
-    max_results: Option<u32>,
-    next_token: Option<String>,
+/// An activity as DescribeActivity and ListActivities show it.
+fn summary(arn: &str, name: &str, created_at: u64) -> Value {
+    json!({
+        "activityArn": arn,
+        "name": name,
+        "creationDate": epoch(created_at),
+    })
 }
 
-pub fn list(engine: &Engine, context: &RequestContext, input: ListInput) -> ApiResult {
+pub fn list(engine: &Engine, context: &RequestContext, input: PageInput) -> ApiResult {
     let page = engine.list_activities(
         &context.region,
         input.max_results.unwrap_or(0),
@@ -61,7 +59,7 @@ pub fn list(engine: &Engine, context: &RequestContext, input: ListInput) -> ApiR
     let activities: Vec<Value> = page
         .activities
         .iter()
-        .map(|a| json!({"activityArn": a.arn, "name": a.name, "creationDate": epoch(a.created_at)}))
+        .map(|a| summary(&a.arn, &a.name, a.created_at))
         .collect();
     Ok(json!({"activities": activities, "nextToken": page.next_token}))
 }

@@ -46,8 +46,8 @@ pub async fn start_sync(engine: &Engine, input: StartInput) -> ApiResult {
     Ok(Value::Object(out))
 }
 
-/// The members DescribeExecution and StartSyncExecution share.
-fn outcome(record: &ExecutionRecord) -> Map<String, Value> {
+/// The members DescribeExecution, StartSyncExecution and ListExecutions all show.
+fn summary(record: &ExecutionRecord) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("executionArn".into(), json!(record.arn));
     out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
@@ -57,6 +57,12 @@ fn outcome(record: &ExecutionRecord) -> Map<String, Value> {
     if let Some(stopped) = record.stopped_at {
         out.insert("stopDate".into(), epoch(stopped));
     }
+    out
+}
+
+/// The members DescribeExecution and StartSyncExecution share.
+fn outcome(record: &ExecutionRecord) -> Map<String, Value> {
+    let mut out = summary(record);
     out.insert("input".into(), json!(record.input));
     out.insert("inputDetails".into(), json!({"included": true}));
     if let Some(output) = &record.output {
@@ -170,15 +176,7 @@ pub async fn list(engine: &Engine, input: ListInput) -> ApiResult {
         .iter()
         .map(|description| {
             let record = &description.record;
-            let mut out = Map::new();
-            out.insert("executionArn".into(), json!(record.arn));
-            out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
-            out.insert("name".into(), json!(record.name));
-            out.insert("status".into(), json!(record.status.as_str()));
-            out.insert("startDate".into(), epoch(record.started_at));
-            if let Some(stopped) = record.stopped_at {
-                out.insert("stopDate".into(), epoch(stopped));
-            }
+            let mut out = summary(record);
             out.insert("redriveCount".into(), json!(record.redrive_count));
             if let Some(redriven) = record.redriven_at {
                 out.insert("redriveDate".into(), epoch(redriven));

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tern_sfn::{CreateStateMachine, Engine, MachineUpdate};
 
-use crate::shapes::{Tag, epoch, json_text, required, tag_pairs};
+use crate::shapes::{PageInput, Tag, epoch, json_text, required, tag_pairs};
 use crate::{ApiResult, RequestContext};
 
 /// ValidateStateMachineDefinition lists at most this many diagnostics by default, as AWS does.
@@ -108,14 +108,7 @@ pub fn describe(engine: &Engine, input: MachineInput) -> ApiResult {
     Ok(Value::Object(out))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListInput {
-    max_results: Option<u32>,
-    next_token: Option<String>,
-}
-
-pub fn list(engine: &Engine, context: &RequestContext, input: ListInput) -> ApiResult {
+pub fn list(engine: &Engine, context: &RequestContext, input: PageInput) -> ApiResult {
     let page = engine.list_state_machines(
         &context.region,
         input.max_results.unwrap_or(0),

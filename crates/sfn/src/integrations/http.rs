@@ -1,9 +1,11 @@
 //! `http:invoke` and Lambda functions mapped to HTTP endpoints.
 //!
 //! `http:invoke` maps AWS's request (`ApiEndpoint`, `Method`, `Headers`, `QueryParameters`,
-//! `RequestBody`) onto a plain HTTP/1.1 call and the response onto `StatusCode`, `StatusText`,
-//! `Headers` and `ResponseBody`; a non-2xx status fails the task with
-//! `States.Http.StatusCode.NNN`. A Lambda function is whatever endpoint the configuration maps
+//! `RequestBody`) onto an HTTP/1.1 call (`http://` or `https://`, through the shared outbound
+//! client of `tern-outbound`) and the response onto `StatusCode`, `StatusText`, `Headers` and
+//! `ResponseBody`; a non-2xx status fails the task with `States.Http.StatusCode.NNN`, and an
+//! endpoint that cannot be reached, refuses the TLS handshake or does not answer fails it with
+//! `States.Http.Socket`. A Lambda function is whatever endpoint the configuration maps
 //! its name to: Tern POSTs the payload, and the JSON reply is the function's result (a non-2xx
 //! reply or an `X-Amz-Function-Error` header is a function error, named by the reply's
 //! `errorType` as Lambda does).
@@ -11,10 +13,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
 use tern_asl::errors::Failure;
 
@@ -26,8 +24,10 @@ use crate::executions::PAYLOAD_BYTES_MAX;
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
 
+/// The engine's side of the shared outbound client: a call with AWS's time limit and Step
+/// Functions' payload limit on the reply.
 pub(crate) struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: tern_outbound::Client,
 }
 
 struct Reply {
@@ -39,14 +39,12 @@ struct Reply {
 #[derive(Debug)]
 enum CallError {
     BadRequest(String),
-    Transport(String),
+    Transport(tern_outbound::SendError),
 }
 
 impl HttpClient {
-    pub fn new() -> HttpClient {
-        HttpClient {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+    pub fn new(client: tern_outbound::Client) -> HttpClient {
+        HttpClient { client }
     }
 
     async fn call(
@@ -61,39 +59,31 @@ impl HttpClient {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let request = builder
-            .body(Full::new(body))
+            .body(body)
             .map_err(|error| CallError::BadRequest(error.to_string()))?;
-        let call = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|error| CallError::Transport(error.to_string()))?;
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let body = Limited::new(response.into_body(), PAYLOAD_BYTES_MAX)
-                .collect()
-                .await
-                .map_err(|error| CallError::Transport(error.to_string()))?
-                .to_bytes();
-            Ok(Reply {
-                status,
-                headers,
-                body,
-            })
-        };
-        tokio::time::timeout(CALL_TIMEOUT, call)
+        let response = self
+            .client
+            .fetch(request, CALL_TIMEOUT, PAYLOAD_BYTES_MAX)
             .await
-            .map_err(|_| CallError::Transport(format!("no reply within {CALL_TIMEOUT:?}")))?
+            .map_err(|error| match error {
+                tern_outbound::SendError::InvalidRequest(detail) => CallError::BadRequest(detail),
+                other => CallError::Transport(other),
+            })?;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        Ok(Reply {
+            status: response.status().as_u16(),
+            headers,
+            body: response.into_body(),
+        })
     }
 }
 
@@ -213,10 +203,12 @@ impl Engine {
             .ok_or_else(|| {
                 runtime("The field 'Method' must be one of GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD.")
             })?;
-        if !endpoint.starts_with("http://") {
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             return Err(Failure::new(
                 "States.Http.Socket",
-                format!("Tern's http:invoke calls http:// endpoints only: '{endpoint}'"),
+                format!(
+                    "Tern's http:invoke calls http:// and https:// endpoints only: '{endpoint}'"
+                ),
             ));
         }
         let mut uri = endpoint.to_owned();
@@ -266,7 +258,9 @@ impl Engine {
             .await
             .map_err(|error| match error {
                 CallError::BadRequest(detail) => runtime(format!("Invalid HTTP request: {detail}")),
-                CallError::Transport(detail) => Failure::new("States.Http.Socket", detail),
+                CallError::Transport(error) => {
+                    Failure::new("States.Http.Socket", error.to_string())
+                }
             })?;
         let mut reply_headers = Map::new();
         for (name, value) in &reply.headers {
@@ -331,7 +325,8 @@ impl Engine {
             .await
             .map_err(|error| {
                 let detail = match error {
-                    CallError::BadRequest(detail) | CallError::Transport(detail) => detail,
+                    CallError::BadRequest(detail) => detail,
+                    CallError::Transport(error) => error.to_string(),
                 };
                 Failure::new(
                     "Lambda.ServiceException",

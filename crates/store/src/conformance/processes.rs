@@ -83,16 +83,21 @@ fn task(record: &ExecutionRecord, task_id: u64, token: &str) -> TaskRecord {
     }
 }
 
-fn first_step(record: ExecutionRecord) -> StepCommit {
+/// A step that records `history` and changes no timer or task.
+fn history_step(execution: ExecutionRecord, history: Vec<HistoryRecord>) -> StepCommit {
     StepCommit {
-        history: vec![event(1, "ExecutionStarted")],
-        execution: record,
+        execution,
+        history,
         timers_added: Vec::new(),
         timers_removed: Vec::new(),
         tasks_added: Vec::new(),
         tasks_removed: Vec::new(),
         tasks_started: Vec::new(),
     }
+}
+
+fn first_step(record: ExecutionRecord) -> StepCommit {
+    history_step(record, vec![event(1, "ExecutionStarted")])
 }
 
 async fn started(store: &dyn ProcessStore, record: ExecutionRecord) -> ExecutionRecord {
@@ -191,17 +196,16 @@ async fn a_step_commits_history_timers_and_tasks_together(store: &dyn ProcessSto
     let mut record = started(store, execution("conformance-step", "e1")).await;
     record.state = r#"{"step":1}"#.to_owned();
     let step = StepCommit {
-        execution: record.clone(),
-        history: vec![event(2, "WaitStateEntered"), event(3, "TaskScheduled")],
         timers_added: vec![TimerRecord {
             execution_arn: record.arn.clone(),
             timer_id: 7,
             due_at: T0 + 1_000,
         }],
-        timers_removed: Vec::new(),
         tasks_added: vec![task(&record, 8, "conformance-token-8")],
-        tasks_removed: Vec::new(),
-        tasks_started: Vec::new(),
+        ..history_step(
+            record.clone(),
+            vec![event(2, "WaitStateEntered"), event(3, "TaskScheduled")],
+        )
     };
     store.commit_step(step).await.unwrap();
     let running = store.load_running().await.unwrap();
@@ -226,13 +230,9 @@ async fn a_step_commits_history_timers_and_tasks_together(store: &dyn ProcessSto
     assert_eq!(pending.timeout_seconds, Some(60));
 
     let next = StepCommit {
-        execution: record.clone(),
-        history: vec![event(4, "TaskStarted")],
-        timers_added: Vec::new(),
         timers_removed: vec![7],
-        tasks_added: Vec::new(),
-        tasks_removed: Vec::new(),
         tasks_started: vec![8],
+        ..history_step(record.clone(), vec![event(4, "TaskStarted")])
     };
     store.commit_step(next).await.unwrap();
     let running = store.load_running().await.unwrap();
@@ -244,13 +244,8 @@ async fn a_step_commits_history_timers_and_tasks_together(store: &dyn ProcessSto
         .expect("task still pending");
     assert_eq!(pending.status, TaskStatus::Started);
     let done = StepCommit {
-        execution: record.clone(),
-        history: vec![event(5, "TaskSucceeded")],
-        timers_added: Vec::new(),
-        timers_removed: Vec::new(),
-        tasks_added: Vec::new(),
         tasks_removed: vec![8],
-        tasks_started: Vec::new(),
+        ..history_step(record.clone(), vec![event(5, "TaskSucceeded")])
     };
     store.commit_step(done).await.unwrap();
     let running = store.load_running().await.unwrap();
@@ -271,17 +266,15 @@ async fn a_failing_step_changes_nothing(store: &dyn ProcessStore) {
     record.state = r#"{"step":"never"}"#.to_owned();
     // Event 1 exists already: the duplicate must roll back the whole step.
     let step = StepCommit {
-        execution: record.clone(),
-        history: vec![event(2, "PassStateEntered"), event(1, "ExecutionStarted")],
         timers_added: vec![TimerRecord {
             execution_arn: record.arn.clone(),
             timer_id: 1,
             due_at: T0,
         }],
-        timers_removed: Vec::new(),
-        tasks_added: Vec::new(),
-        tasks_removed: Vec::new(),
-        tasks_started: Vec::new(),
+        ..history_step(
+            record.clone(),
+            vec![event(2, "PassStateEntered"), event(1, "ExecutionStarted")],
+        )
     };
     assert!(store.commit_step(step).await.is_err());
     let stored = store.execution(record.arn.clone()).await.unwrap().unwrap();
@@ -301,17 +294,13 @@ async fn a_failing_step_changes_nothing(store: &dyn ProcessStore) {
 async fn a_stopped_execution_waits_for_nothing(store: &dyn ProcessStore) {
     let record = started(store, execution("conformance-stop", "e1")).await;
     let step = StepCommit {
-        execution: record.clone(),
-        history: vec![event(2, "TaskScheduled")],
         timers_added: vec![TimerRecord {
             execution_arn: record.arn.clone(),
             timer_id: 3,
             due_at: T0,
         }],
-        timers_removed: Vec::new(),
         tasks_added: vec![task(&record, 4, "conformance-stop-token")],
-        tasks_removed: Vec::new(),
-        tasks_started: Vec::new(),
+        ..history_step(record.clone(), vec![event(2, "TaskScheduled")])
     };
     store.commit_step(step).await.unwrap();
     let stopped = ExecutionRecord {
@@ -322,15 +311,10 @@ async fn a_stopped_execution_waits_for_nothing(store: &dyn ProcessStore) {
         ..record.clone()
     };
     store
-        .commit_step(StepCommit {
-            execution: stopped.clone(),
-            history: vec![event(3, "ExecutionAborted")],
-            timers_added: Vec::new(),
-            timers_removed: Vec::new(),
-            tasks_added: Vec::new(),
-            tasks_removed: Vec::new(),
-            tasks_started: Vec::new(),
-        })
+        .commit_step(history_step(
+            stopped.clone(),
+            vec![event(3, "ExecutionAborted")],
+        ))
         .await
         .unwrap();
     let running = store.load_running().await.unwrap();
@@ -387,10 +371,7 @@ async fn executions_list_newest_first_with_filters(store: &dyn ProcessStore) {
         ..running[1].clone()
     };
     store
-        .commit_step(StepCommit {
-            history: vec![event(2, "ExecutionRedriven")],
-            ..first_step(redriven)
-        })
+        .commit_step(history_step(redriven, vec![event(2, "ExecutionRedriven")]))
         .await
         .unwrap();
     let only = |redriven| ExecutionQuery {
@@ -406,20 +387,14 @@ async fn executions_list_newest_first_with_filters(store: &dyn ProcessStore) {
 }
 
 fn first_step_of(record: ExecutionRecord, event_id: u64) -> StepCommit {
-    StepCommit {
-        history: vec![event(event_id, "ExecutionSucceeded")],
-        ..first_step(record)
-    }
+    history_step(record, vec![event(event_id, "ExecutionSucceeded")])
 }
 
 async fn history_pages_forward_and_backward(store: &dyn ProcessStore) {
     let record = started(store, execution("conformance-history", "e1")).await;
     let events = (2..=6).map(|id| event(id, "PassStateEntered")).collect();
     store
-        .commit_step(StepCommit {
-            history: events,
-            ..first_step(record.clone())
-        })
+        .commit_step(history_step(record.clone(), events))
         .await
         .unwrap();
     let page = |reverse, after_event_id, limit| HistoryQuery {

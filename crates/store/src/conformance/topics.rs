@@ -69,6 +69,14 @@ fn due(now: Millis, limit: u32) -> DueHttpDeliveries {
     }
 }
 
+/// The bodies of a page's deliveries, in the order the page holds them.
+fn bodies(page: &HttpDeliveryPage) -> Vec<&str> {
+    page.deliveries
+        .iter()
+        .map(|row| row.delivery.body.as_str())
+        .collect()
+}
+
 fn entry(deliveries: Vec<Delivery>) -> PublishEntry {
     PublishEntry {
         deliveries,
@@ -379,13 +387,8 @@ pub(super) async fn subscription_state_and_outbox_are_stored_together(store: &dy
     );
     assert!(store.load_subscriptions().await.unwrap().contains(&pending));
     let page = store.due_http_deliveries(due(T0, 10)).await.unwrap();
-    let bodies: Vec<&str> = page
-        .deliveries
-        .iter()
-        .map(|row| row.delivery.body.as_str())
-        .collect();
     assert_eq!(
-        bodies,
+        bodies(&page),
         ["confirm"],
         "only the created subscription's outbox is stored"
     );
@@ -430,13 +433,8 @@ pub(super) async fn subscription_state_and_outbox_are_stored_together(store: &dy
             .unwrap()
     );
     let page = store.due_http_deliveries(due(T0 + 100, 10)).await.unwrap();
-    let bodies: Vec<&str> = page
-        .deliveries
-        .iter()
-        .map(|row| row.delivery.body.as_str())
-        .collect();
     assert_eq!(
-        bodies,
+        bodies(&page),
         ["farewell"],
         "unsubscribing drops pending deliveries but keeps the farewell"
     );
@@ -559,12 +557,6 @@ pub(super) async fn http_deliveries_take_turns_by_subscription(store: &dyn Store
         }])
         .await
         .unwrap();
-    let bodies = |page: &HttpDeliveryPage| -> Vec<String> {
-        page.deliveries
-            .iter()
-            .map(|row| row.delivery.body.clone())
-            .collect()
-    };
     let request = DueHttpDeliveries {
         now: T0 + 10,
         subscriptions_max: 10,

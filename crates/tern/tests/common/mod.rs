@@ -309,28 +309,49 @@ fn spawn(data_dir: &Path, listen: &str, extra_args: &[String], log: &Path) -> (C
     }
 }
 
+/// The static credentials every test client (SQS, SNS, Step Functions) signs with.
+pub fn test_credentials() -> Credentials {
+    Credentials::new(
+        ACCESS_KEY_ID,
+        "tern-test-secret-key",
+        None,
+        None,
+        "tern-e2e",
+    )
+}
+
+/// A 5 s connect timeout and the given bound on a whole operation.
+pub fn test_timeouts(operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_timeout(operation)
+        .build()
+}
+
 /// An SDK client for `endpoint` over plain HTTP, signing with static test credentials.
 pub fn client_for(endpoint: &str, region: &str) -> Client {
-    let http_client = aws_smithy_http_client::Builder::new().build_http();
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build();
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            "tern-test-secret-key",
-            None,
-            None,
-            "tern-e2e",
-        ))
+        .credentials_provider(test_credentials())
         .endpoint_url(endpoint)
-        .http_client(http_client)
-        .timeout_config(timeouts)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .timeout_config(test_timeouts(OPERATION_TIMEOUT))
         .build();
     Client::from_conf(config)
+}
+
+/// An `aws-sdk-sns` client for `server`, set up as [`client_for`] sets up an SQS one.
+pub fn sns_client(server: &TestServer) -> aws_sdk_sns::Client {
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(DEFAULT_REGION))
+        .credentials_provider(test_credentials())
+        .endpoint_url(server.endpoint())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .timeout_config(test_timeouts(OPERATION_TIMEOUT))
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
 }
 
 // ------------------------------------------------------------------------------------------------

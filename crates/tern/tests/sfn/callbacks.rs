@@ -86,13 +86,7 @@ async fn task_tokens_travel_through_sqs_and_come_back_by_callback() {
             .await,
     )
     .assert_is("InvalidOutput");
-    client
-        .send_task_success()
-        .task_token(&token)
-        .output("{\"rate\": 4.2}")
-        .send()
-        .await
-        .unwrap();
+    succeed_task(&client, &token, "{\"rate\": 4.2}").await;
     let done = wait_for_end(&client, &answered).await;
     assert_eq!(
         output_of(&done),
@@ -153,13 +147,7 @@ async fn task_tokens_travel_through_sqs_and_come_back_by_callback() {
 async fn activity_workers_long_poll_and_the_poll_wakes_on_arrival() {
     let server = TestServer::start();
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("underwrite")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "underwrite").await;
     let machine = create_machine(
         &client,
         "underwriting",
@@ -217,13 +205,7 @@ async fn activity_workers_long_poll_and_the_poll_wakes_on_arrival() {
         .send()
         .await
         .unwrap();
-    client
-        .send_task_success()
-        .task_token(&token)
-        .output("{\"approved\": true}")
-        .send()
-        .await
-        .unwrap();
+    succeed_task(&client, &token, "{\"approved\": true}").await;
     let done = wait_for_end(&client, &arn).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     let events = history(&client, &arn).await;
@@ -245,13 +227,7 @@ async fn activity_workers_long_poll_and_the_poll_wakes_on_arrival() {
 async fn shutdown_ends_an_empty_activity_poll() {
     let mut server = TestServer::start();
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("idle")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "idle").await;
     let poller = tokio::spawn(async move {
         client
             .get_activity_task()

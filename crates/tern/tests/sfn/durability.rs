@@ -19,20 +19,8 @@ async fn an_execution_survives_kill_9_with_every_kind_of_pending_work() {
     let client = sfn_client(&server);
     let sqs = server.client();
     let queue_url = create_queue(&sqs, "callbacks", &[]).await;
-    let handed = client
-        .create_activity()
-        .name("handed")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
-    let queued = client
-        .create_activity()
-        .name("queued")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let handed = create_activity(&client, "handed").await;
+    let queued = create_activity(&client, "queued").await;
     // 1000 s scaled by 0.01: ten seconds, far longer than reaching the crash takes.
     let machine = create_machine(
         &client,
@@ -60,13 +48,7 @@ async fn an_execution_survives_kill_9_with_every_kind_of_pending_work() {
     let arn = start(&client, &machine, "crash", &json!({})).await;
     let (message, _) = receive_json(&sqs, &queue_url).await;
     let callback_token = message["token"].as_str().unwrap().to_owned();
-    let task = client
-        .get_activity_task()
-        .activity_arn(&handed)
-        .send()
-        .await
-        .unwrap();
-    let handed_token = task.task_token.expect("the handed activity's task");
+    let (handed_token, _) = take_task(&client, &handed).await;
     // The hand-over of the callback message is recorded (TaskSubmitted) before the crash.
     wait_for_event(&client, &arn, HistoryEventType::TaskSubmitted).await;
     wait_for_event(&client, &arn, HistoryEventType::LambdaFunctionFailed).await;
@@ -94,22 +76,8 @@ async fn an_execution_survives_kill_9_with_every_kind_of_pending_work() {
         .send()
         .await
         .expect("the handed activity's token is still valid");
-    let task = client
-        .get_activity_task()
-        .activity_arn(&queued)
-        .send()
-        .await
-        .unwrap();
-    client
-        .send_task_success()
-        .task_token(
-            task.task_token
-                .expect("the queued activity task is still queued"),
-        )
-        .output("\"queued\"")
-        .send()
-        .await
-        .unwrap();
+    // The queued activity task is still queued after the crash.
+    answer_task(&client, &queued, Ok("\"queued\"")).await;
 
     let done = wait_for_end(&client, &arn).await;
     assert_eq!(

@@ -114,13 +114,7 @@ async fn malformed_requests_get_aws_errors_and_change_nothing() {
 async fn execution_inputs_names_and_deleting_machines() {
     let server = TestServer::start();
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("hold")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "hold").await;
     let machine = create_machine(
         &client,
         "holder",
@@ -202,46 +196,23 @@ async fn execution_inputs_names_and_deleting_machines() {
             .await,
     )
     .assert_is("StateMachineDeleting");
-    let task = client
-        .get_activity_task()
-        .activity_arn(&activity)
-        .send()
-        .await
-        .unwrap();
-    client
-        .send_task_success()
-        .task_token(task.task_token.unwrap())
-        .output("{}")
-        .send()
-        .await
-        .unwrap();
+    answer_task(&client, &activity, Ok("{}")).await;
     assert_eq!(
         wait_for_end(&client, &arn).await.status,
         ExecutionStatus::Succeeded
     );
-    let deadline = Instant::now() + EXECUTION_TIMEOUT;
-    loop {
+    let gone = poll_until(|| async {
         let result = client
             .describe_state_machine()
             .state_machine_arn(&machine)
             .send()
             .await;
-        if result.is_err() {
-            sfn_failure(result).assert_is("StateMachineDoesNotExist");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the DELETING machine was never deleted"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let done = client
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+        result.is_err().then_some(result)
+    })
+    .await
+    .expect("the DELETING machine was never deleted");
+    sfn_failure(gone).assert_is("StateMachineDoesNotExist");
+    let done = describe(&client, &arn).await;
     assert_eq!(
         done.status,
         ExecutionStatus::Succeeded,

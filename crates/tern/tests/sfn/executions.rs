@@ -30,13 +30,7 @@ fn approval_machine(activity: &str) -> Value {
 async fn executions_start_once_list_in_pages_and_keep_their_history() {
     let server = TestServer::start();
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("approve")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "approve").await;
     let machine = create_machine(&client, "loans", &approval_machine(&activity)).await;
     let input = json!({"amount": 21});
     let arn = start(&client, &machine, "first", &input).await;
@@ -59,29 +53,12 @@ async fn executions_start_once_list_in_pages_and_keep_their_history() {
             .await,
     )
     .assert_is("ExecutionAlreadyExists");
-    let running = client
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let running = describe(&client, &arn).await;
     assert_eq!(running.status, ExecutionStatus::Running);
     assert_eq!(running.input(), Some(input.to_string().as_str()));
     assert!(running.stop_date.is_none());
 
-    let task = client
-        .get_activity_task()
-        .activity_arn(&activity)
-        .send()
-        .await
-        .unwrap();
-    client
-        .send_task_success()
-        .task_token(task.task_token.unwrap())
-        .output("{\"approved\": true}")
-        .send()
-        .await
-        .unwrap();
+    answer_task(&client, &activity, Ok("{\"approved\": true}")).await;
     let done = wait_for_end(&client, &arn).await;
     assert_eq!(
         output_of(&done),
@@ -216,13 +193,7 @@ async fn executions_start_once_list_in_pages_and_keep_their_history() {
 async fn stop_aborts_and_redrive_resumes_from_the_failed_state() {
     let server = TestServer::start();
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("approve")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "approve").await;
     let machine = create_machine(
         &client,
         "approvals",
@@ -256,13 +227,7 @@ async fn stop_aborts_and_redrive_resumes_from_the_failed_state() {
     );
 
     let failing = start(&client, &machine, "to-redrive", &json!({"n": 2})).await;
-    let task = client
-        .get_activity_task()
-        .activity_arn(&activity)
-        .send()
-        .await
-        .unwrap();
-    let token = task.task_token.expect("a task");
+    let (token, _) = take_task(&client, &activity).await;
     client
         .send_task_failure()
         .task_token(&token)
@@ -285,25 +250,12 @@ async fn stop_aborts_and_redrive_resumes_from_the_failed_state() {
         .send()
         .await
         .unwrap();
-    let task = client
-        .get_activity_task()
-        .activity_arn(&activity)
-        .send()
-        .await
-        .unwrap();
-    let input: Value = serde_json::from_str(task.input().unwrap()).unwrap();
+    let input = answer_task(&client, &activity, Ok("{\"approved\":true}")).await;
     assert_eq!(
-        input,
+        serde_json::from_str::<Value>(&input).unwrap(),
         json!({"n": 2, "prepare": {"step": "prepared"}}),
         "the failed state's own input"
     );
-    client
-        .send_task_success()
-        .task_token(task.task_token.unwrap())
-        .output("{\"approved\":true}")
-        .send()
-        .await
-        .unwrap();
     let redriven = wait_for_end(&client, &failing).await;
     assert_eq!(output_of(&redriven), json!({"approved": true}));
     assert_eq!(redriven.redrive_count, Some(1));
@@ -414,13 +366,7 @@ async fn express_machines_run_synchronously_through_the_sync_host() {
 async fn machine_and_task_timeouts_follow_the_time_scale() {
     let server = TestServer::start_with_args(&["--time-scale", FAST]);
     let client = sfn_client(&server);
-    let activity = client
-        .create_activity()
-        .name("slow")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let activity = create_activity(&client, "slow").await;
     // 200 s and 100 s scaled by 0.01: the task times out after one second and is caught; the
     // machine's own limit then ends the second Wait.
     let machine = create_machine(
@@ -447,12 +393,7 @@ async fn machine_and_task_timeouts_follow_the_time_scale() {
     let types = event_types(&events);
     assert!(types.contains(&"ActivityTimedOut"), "{types:?}");
     assert_eq!(types.last(), Some(&"ExecutionTimedOut"));
-    let redriven = client
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let redriven = describe(&client, &arn).await;
     assert_eq!(
         redriven.redrive_status.as_ref().map(|s| s.as_str()),
         Some("REDRIVABLE")
@@ -463,20 +404,8 @@ async fn machine_and_task_timeouts_follow_the_time_scale() {
 async fn redrive_runs_only_the_branches_that_did_not_succeed() {
     let server = TestServer::start();
     let client = sfn_client(&server);
-    let left = client
-        .create_activity()
-        .name("left")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
-    let right = client
-        .create_activity()
-        .name("right")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let left = create_activity(&client, "left").await;
+    let right = create_activity(&client, "right").await;
     let machine = create_machine(
         &client,
         "branches",
@@ -489,31 +418,8 @@ async fn redrive_runs_only_the_branches_that_did_not_succeed() {
     )
     .await;
     let arn = start(&client, &machine, "twice", &json!({})).await;
-    let answer = |activity: String, outcome: Result<&'static str, &'static str>| {
-        let client = client.clone();
-        async move {
-            let task = client
-                .get_activity_task()
-                .activity_arn(activity)
-                .send()
-                .await
-                .unwrap();
-            let token = task.task_token.clone().expect("a task");
-            match outcome {
-                Ok(output) => {
-                    let sent = client.send_task_success().task_token(token).output(output);
-                    sent.send().await.unwrap();
-                }
-                Err(error) => {
-                    let sent = client.send_task_failure().task_token(token).error(error);
-                    sent.send().await.unwrap();
-                }
-            }
-            task.input.unwrap_or_default()
-        }
-    };
-    answer(left.clone(), Ok("\"left done\"")).await;
-    answer(right.clone(), Err("Flaky")).await;
+    answer_task(&client, &left, Ok("\"left done\"")).await;
+    answer_task(&client, &right, Err("Flaky")).await;
     assert_eq!(
         wait_for_end(&client, &arn).await.status,
         ExecutionStatus::Failed
@@ -525,7 +431,7 @@ async fn redrive_runs_only_the_branches_that_did_not_succeed() {
         .send()
         .await
         .unwrap();
-    let input = answer(right, Ok("\"right done\"")).await;
+    let input = answer_task(&client, &right, Ok("\"right done\"")).await;
     assert_eq!(
         serde_json::from_str::<Value>(&input).unwrap(),
         json!({"prepared": true})

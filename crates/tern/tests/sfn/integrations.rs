@@ -8,7 +8,7 @@ use serde_json::json;
 use super::callbacks::receive_json;
 use super::stub::Stub;
 use super::*;
-use crate::common::{TestServer, create_queue};
+use crate::common::{TestServer, create_queue, sns_client};
 
 #[tokio::test]
 async fn lambda_functions_and_http_endpoints_are_called() {
@@ -246,13 +246,12 @@ async fn callbacks_work_for_any_integration_and_forms_are_url_encoded() {
     let calls = stub.calls_to("/echo");
     assert_eq!(calls.len(), 1);
     let payload: Value = serde_json::from_str(&calls[0].body).unwrap();
-    client
-        .send_task_success()
-        .task_token(payload["token"].as_str().unwrap())
-        .output("{\"notified\": true}")
-        .send()
-        .await
-        .unwrap();
+    succeed_task(
+        &client,
+        payload["token"].as_str().unwrap(),
+        "{\"notified\": true}",
+    )
+    .await;
     let output = output_of(&wait_for_end(&client, &arn).await);
     assert_eq!(
         output["posted"]["form"],

@@ -94,13 +94,7 @@ async fn the_loan_broker_scores_asks_every_bank_and_picks_the_best() {
     let client = sfn_client(&server);
     let sqs = server.client();
     let queue_url = create_queue(&sqs, "loan-requests", &[]).await;
-    let underwriter = client
-        .create_activity()
-        .name("underwriter")
-        .send()
-        .await
-        .unwrap()
-        .activity_arn;
+    let underwriter = create_activity(&client, "underwriter").await;
     let machine = create_machine(
         &client,
         "loan-broker",
@@ -125,13 +119,12 @@ async fn the_loan_broker_scores_asks_every_bank_and_picks_the_best() {
                 let (request, receipt) = receive_json(&sqs, &queue_url).await;
                 let bank = request["bank"].as_str().unwrap().to_owned();
                 assert_eq!(request["amount"], 250000);
-                client
-                    .send_task_success()
-                    .task_token(request["token"].as_str().unwrap())
-                    .output(json!({"bank": bank, "rate": rate_of(&bank)}).to_string())
-                    .send()
-                    .await
-                    .unwrap();
+                succeed_task(
+                    &client,
+                    request["token"].as_str().unwrap(),
+                    &json!({"bank": bank, "rate": rate_of(&bank)}).to_string(),
+                )
+                .await;
                 sqs.delete_message()
                     .queue_url(&queue_url)
                     .receipt_handle(receipt)
@@ -155,13 +148,7 @@ async fn the_loan_broker_scores_asks_every_bank_and_picks_the_best() {
         serde_json::from_str::<Value>(task.input().unwrap()).unwrap(),
         json!({"customer": "ada", "amount": 250000})
     );
-    client
-        .send_task_success()
-        .task_token(task.task_token.unwrap())
-        .output("{\"approved\": true}")
-        .send()
-        .await
-        .unwrap();
+    succeed_task(&client, &task.task_token.unwrap(), "{\"approved\": true}").await;
     let asked = tokio::time::timeout(EXECUTION_TIMEOUT, bank_worker)
         .await
         .unwrap()

@@ -10,24 +10,23 @@ pub mod callbacks;
 pub mod durability;
 pub mod errors;
 pub mod executions;
+pub mod https;
 pub mod integrations;
 pub mod loan_broker;
 pub mod stub;
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
-use aws_sdk_sfn::config::timeout::TimeoutConfig;
-use aws_sdk_sfn::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
+use aws_sdk_sfn::config::{BehaviorVersion, ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_sfn::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType, StateMachineType};
 use serde_json::Value;
 
-use crate::common::{ACCESS_KEY_ID, DEFAULT_REGION, TestServer};
+use crate::common::{DEFAULT_REGION, TestServer, test_credentials, test_timeouts};
 
 pub const ROLE: &str = "arn:aws:iam::000000000000:role/StepFunctions";
 /// Upper bound on one execution reaching the state a test waits for.
@@ -75,42 +74,13 @@ pub fn sfn_client(server: &TestServer) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(DEFAULT_REGION))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            "tern-test-secret-key",
-            None,
-            None,
-            "tern-e2e",
-        ))
+        .credentials_provider(test_credentials())
         .endpoint_url(format!("http://localhost:{}", server.port()))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .interceptor(ResolveSyncPrefix)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(SFN_OPERATION_TIMEOUT)
-                .build(),
-        )
+        .timeout_config(test_timeouts(SFN_OPERATION_TIMEOUT))
         .build();
     aws_sdk_sfn::Client::from_conf(config)
-}
-
-/// An SNS client for the same server, for topics a machine publishes to.
-pub fn sns_client(server: &TestServer) -> aws_sdk_sns::Client {
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-        .region(aws_sdk_sns::config::Region::new(DEFAULT_REGION))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            ACCESS_KEY_ID,
-            "tern-test-secret-key",
-            None,
-            None,
-            "tern-e2e",
-        ))
-        .endpoint_url(server.endpoint())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
 }
 
 /// What the client saw for a failed call.
@@ -190,6 +160,63 @@ pub async fn create_typed(
         .state_machine_arn
 }
 
+pub async fn create_activity(client: &aws_sdk_sfn::Client, name: &str) -> String {
+    client
+        .create_activity()
+        .name(name)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("CreateActivity {name}: {error:?}"))
+        .activity_arn
+}
+
+/// Takes the next task of `activity` (one long poll) and returns its token and input.
+pub async fn take_task(client: &aws_sdk_sfn::Client, activity: &str) -> (String, String) {
+    let task = client
+        .get_activity_task()
+        .activity_arn(activity)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GetActivityTask {activity}: {error:?}"));
+    let token = task
+        .task_token
+        .unwrap_or_else(|| panic!("no task for {activity}"));
+    (token, task.input.unwrap_or_default())
+}
+
+pub async fn succeed_task(client: &aws_sdk_sfn::Client, token: &str, output: &str) {
+    client
+        .send_task_success()
+        .task_token(token)
+        .output(output)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("SendTaskSuccess: {error:?}"));
+}
+
+/// A worker's turn: takes the next task of `activity`, ends it with `Ok(output)` or
+/// `Err(error)`, and returns the task's input.
+pub async fn answer_task(
+    client: &aws_sdk_sfn::Client,
+    activity: &str,
+    outcome: Result<&str, &str>,
+) -> String {
+    let (token, input) = take_task(client, activity).await;
+    match outcome {
+        Ok(output) => succeed_task(client, &token, output).await,
+        Err(error) => {
+            client
+                .send_task_failure()
+                .task_token(&token)
+                .error(error)
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("SendTaskFailure: {error:?}"));
+        }
+    }
+    input
+}
+
 pub async fn start(
     client: &aws_sdk_sfn::Client,
     machine: &str,
@@ -207,41 +234,65 @@ pub async fn start(
         .execution_arn
 }
 
-/// Polls DescribeExecution until the execution leaves RUNNING (bounded).
-pub async fn wait_for_end(client: &aws_sdk_sfn::Client, arn: &str) -> DescribeExecutionOutput {
+/// How often the waits below look again.
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Calls `look` until it returns `Some`, or [`EXECUTION_TIMEOUT`] passes (`None`); the caller
+/// says what it waited for, with what it saw last.
+pub async fn poll_until<T, F, Fut>(mut look: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let deadline = Instant::now() + EXECUTION_TIMEOUT;
     loop {
-        let described = client
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("DescribeExecution {arn}: {error:?}"));
-        if described.status != ExecutionStatus::Running {
-            return described;
+        if let Some(found) = look().await {
+            return Some(found);
         }
-        assert!(
-            Instant::now() < deadline,
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+pub async fn describe(client: &aws_sdk_sfn::Client, arn: &str) -> DescribeExecutionOutput {
+    client
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("DescribeExecution {arn}: {error:?}"))
+}
+
+/// Polls DescribeExecution until the execution leaves RUNNING (bounded).
+pub async fn wait_for_end(client: &aws_sdk_sfn::Client, arn: &str) -> DescribeExecutionOutput {
+    let ended = poll_until(|| async {
+        let described = describe(client, arn).await;
+        (described.status != ExecutionStatus::Running).then_some(described)
+    })
+    .await;
+    match ended {
+        Some(described) => described,
+        None => panic!(
             "{arn} still RUNNING after {EXECUTION_TIMEOUT:?}: {:?}",
             history(client, arn).await
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        ),
     }
 }
 
 /// Polls the history until an event of `event_type` appears (bounded).
 pub async fn wait_for_event(client: &aws_sdk_sfn::Client, arn: &str, event_type: HistoryEventType) {
-    let deadline = Instant::now() + EXECUTION_TIMEOUT;
-    loop {
+    let seen = poll_until(|| async {
         let events = history(client, arn).await;
-        if events.iter().any(|e| e.r#type == event_type) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {event_type:?} in {arn} after {EXECUTION_TIMEOUT:?}: {events:?}"
+        events.iter().any(|e| e.r#type == event_type).then_some(())
+    })
+    .await;
+    if seen.is_none() {
+        panic!(
+            "no {event_type:?} in {arn} after {EXECUTION_TIMEOUT:?}: {:?}",
+            history(client, arn).await
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -5,18 +5,6 @@
 use super::*;
 use crate::common::*;
 
-async fn topic_attribute(client: &aws_sdk_sns::Client, topic_arn: &str, name: &str) -> String {
-    client
-        .get_topic_attributes()
-        .topic_arn(topic_arn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|attributes| attributes.get(name).cloned())
-        .unwrap_or_else(|| panic!("{name} is missing"))
-}
-
 #[tokio::test]
 async fn subscriptions_deleted_counts_unsubscribes_durably() {
     let mut server = TestServer::start();

@@ -10,50 +10,11 @@ use super::endpoint::{Endpoint, Received, http_get};
 use super::*;
 use crate::common::*;
 
-/// Upper bound on waiting for a POST Tern should make at once.
-const ARRIVAL_LIMIT: Duration = Duration::from_secs(15);
-
 fn message_types(received: &[Received]) -> Vec<String> {
     received
         .iter()
         .map(|request| request.header("x-amz-sns-message-type").to_owned())
         .collect()
-}
-
-/// Subscribes `url` and confirms it with the token its `SubscriptionConfirmation` carried.
-pub async fn subscribe_http(
-    client: &aws_sdk_sns::Client,
-    endpoint: &Endpoint,
-    topic_arn: &str,
-    attributes: &[(&str, &str)],
-) -> String {
-    let before = endpoint.received().len();
-    let mut request = client
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("http")
-        .endpoint(endpoint.url("/hook"));
-    for (name, value) in attributes {
-        request = request.attributes(*name, *value);
-    }
-    let answer = request.send().await.expect("Subscribe http");
-    assert_eq!(answer.subscription_arn(), Some("pending confirmation"));
-    let received = endpoint.wait_for(before + 1, ARRIVAL_LIMIT).await;
-    let confirmation = received
-        .get(before)
-        .expect("a SubscriptionConfirmation arrives")
-        .json();
-    assert_eq!(confirmation["Type"], "SubscriptionConfirmation");
-    client
-        .confirm_subscription()
-        .topic_arn(topic_arn)
-        .token(confirmation["Token"].as_str().unwrap())
-        .send()
-        .await
-        .expect("ConfirmSubscription")
-        .subscription_arn()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -62,18 +23,8 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
     let client = sns_client(&server);
     let endpoint = Endpoint::start().await;
     let topic_arn = create_topic(&client, "web-hooks", false).await;
-    let answer = client
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("http")
-        .endpoint(endpoint.url("/hook"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.subscription_arn(), Some("pending confirmation"));
-
-    let received = endpoint.wait_for(1, ARRIVAL_LIMIT).await;
-    let confirmation = &received[0];
+    let confirmation =
+        &subscribe_endpoint(&client, &endpoint, &topic_arn, ("http", "/hook"), &[]).await;
     assert_eq!(
         (confirmation.method.as_str(), confirmation.path.as_str()),
         ("POST", "/hook")
@@ -137,13 +88,7 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
     assert_eq!(attributes["SubscriptionsPending"], "1");
     assert_eq!(attributes["SubscriptionsConfirmed"], "0");
 
-    let published = client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("before confirming")
-        .send()
-        .await
-        .unwrap();
+    let published = publish_text(&client, &topic_arn, "before confirming").await;
     assert!(published.message_id().is_some());
 
     let bad = sns_failure(
@@ -261,13 +206,7 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
         .send()
         .await
         .unwrap();
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("raw body")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "raw body").await;
     let received = endpoint.wait_for(3, ARRIVAL_LIMIT).await;
     assert_eq!(received[2].body, "raw body");
     assert_eq!(received[2].header("x-amz-sns-rawdelivery"), "true");
@@ -288,21 +227,9 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
     assert_eq!(farewell["Type"], "UnsubscribeConfirmation");
     assert!(farewell["Message"].as_str().unwrap().contains(&arn));
     assert!(farewell["Token"].is_string() && farewell["SubscribeURL"].is_string());
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("after unsubscribing")
-        .send()
-        .await
-        .unwrap();
-    let attributes = client
-        .get_topic_attributes()
-        .topic_arn(&topic_arn)
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "after unsubscribing").await;
     assert_eq!(
-        attributes.attributes().unwrap()["SubscriptionsConfirmed"],
+        topic_attribute(&client, &topic_arn, "SubscriptionsConfirmed").await,
         "0"
     );
     assert_eq!(
@@ -409,26 +336,17 @@ async fn failed_deliveries_are_retried_with_back_off_then_dead_lettered() {
     let endpoint = Endpoint::start().await;
     let dead_letters = create_queue(&sqs, "hook-failures", &[]).await;
     let topic_arn = create_topic(&client, "flaky", false).await;
-    let policy = r#"{"healthyRetryPolicy":{"numRetries":2,"minDelayTarget":1,"maxDelayTarget":1}}"#;
-    let redrive = format!(
-        r#"{{"deadLetterTargetArn":"{}"}}"#,
-        server.queue_arn("hook-failures")
-    );
+    let policy = quick_retries(2);
+    let redrive = redrive_to(&server, "hook-failures");
     let arn = subscribe_http(
         &client,
         &endpoint,
         &topic_arn,
-        &[("DeliveryPolicy", policy), ("RedrivePolicy", &redrive)],
+        &[("DeliveryPolicy", &policy), ("RedrivePolicy", &redrive)],
     )
     .await;
     endpoint.answer(&[500, 503, 500]);
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("never taken")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "never taken").await;
     let moved = drain(&sqs, &dead_letters, 1, Duration::from_secs(20)).await;
     assert_eq!(moved.len(), 1, "the message reaches the dead-letter queue");
     let attempts: Vec<Received> = endpoint.received().into_iter().skip(1).collect();
@@ -470,13 +388,7 @@ async fn failed_deliveries_are_retried_with_back_off_then_dead_lettered() {
 
     // A delivery that succeeds on a retry is delivered once and not dead-lettered.
     endpoint.answer(&[500]);
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("second time lucky")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "second time lucky").await;
     let received = endpoint.wait_for(6, ARRIVAL_LIMIT).await;
     assert_eq!(received.len(), 6);
     assert_eq!(received[5].json()["Message"], "second time lucky");
@@ -502,13 +414,7 @@ async fn failed_deliveries_are_retried_with_back_off_then_dead_lettered() {
         .await
         .unwrap();
     endpoint.answer(&[200]);
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("queue gone")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "queue gone").await;
     let moved = drain(&sqs, &dead_letters, 1, Duration::from_secs(10)).await;
     assert_eq!(notified(&moved), ["queue gone"]);
 }
@@ -521,26 +427,17 @@ async fn client_side_errors_are_dead_lettered_without_retries() {
     let endpoint = Endpoint::start().await;
     let dead_letters = create_queue(&sqs, "hook-refusals", &[]).await;
     let topic_arn = create_topic(&client, "refused", false).await;
-    let policy = r#"{"healthyRetryPolicy":{"numRetries":3,"minDelayTarget":1,"maxDelayTarget":1}}"#;
-    let redrive = format!(
-        r#"{{"deadLetterTargetArn":"{}"}}"#,
-        server.queue_arn("hook-refusals")
-    );
+    let policy = quick_retries(3);
+    let redrive = redrive_to(&server, "hook-refusals");
     subscribe_http(
         &client,
         &endpoint,
         &topic_arn,
-        &[("DeliveryPolicy", policy), ("RedrivePolicy", &redrive)],
+        &[("DeliveryPolicy", &policy), ("RedrivePolicy", &redrive)],
     )
     .await;
     endpoint.answer(&[404, 404, 404, 404]);
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("not found")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "not found").await;
     let moved = drain(&sqs, &dead_letters, 1, Duration::from_secs(10)).await;
     assert_eq!(
         moved.len(),
@@ -548,10 +445,7 @@ async fn client_side_errors_are_dead_lettered_without_retries() {
         "a 4xx goes to the dead-letter queue at once"
     );
     assert_eq!(envelope(&moved[0])["Message"], "not found");
-    let reason = moved[0].message_attributes().unwrap()["ErrorMessage"]
-        .string_value()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = dead_letter_reason(&moved[0]);
     assert!(reason.contains("404"), "{reason}");
     // Three retries a second apart would all have come by now.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -568,23 +462,16 @@ async fn pending_http_deliveries_survive_kill9_and_resume() {
     let client = sns_client(&server);
     let endpoint = Endpoint::start().await;
     let topic_arn = create_topic(&client, "durable-hooks", false).await;
-    let policy =
-        r#"{"healthyRetryPolicy":{"numRetries":30,"minDelayTarget":1,"maxDelayTarget":1}}"#;
+    let policy = quick_retries(30);
     subscribe_http(
         &client,
         &endpoint,
         &topic_arn,
-        &[("DeliveryPolicy", policy)],
+        &[("DeliveryPolicy", &policy)],
     )
     .await;
     let address = endpoint.stop();
-    let published = client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("kept across a crash")
-        .send()
-        .await
-        .unwrap();
+    let published = publish_text(&client, &topic_arn, "kept across a crash").await;
     server.kill9();
     let endpoint = Endpoint::start_on(address).await;
     let received = endpoint.wait_for(1, Duration::from_secs(20)).await;
@@ -603,15 +490,9 @@ async fn authenticated_confirmations_refuse_unsigned_unsubscribes() {
     let client = sns_client(&server);
     let endpoint = Endpoint::start().await;
     let topic_arn = create_topic(&client, "guarded", false).await;
-    client
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("http")
-        .endpoint(endpoint.url("/hook"))
-        .send()
+    let confirmation = subscribe_endpoint(&client, &endpoint, &topic_arn, ("http", "/hook"), &[])
         .await
-        .unwrap();
-    let confirmation = endpoint.wait_for(1, ARRIVAL_LIMIT).await[0].json();
+        .json();
     let arn = client
         .confirm_subscription()
         .topic_arn(&topic_arn)

@@ -9,11 +9,6 @@ use super::endpoint::{Endpoint, tls_identity};
 use super::*;
 use crate::common::*;
 
-const ARRIVAL_LIMIT: Duration = Duration::from_secs(15);
-/// One retry, a second after the first attempt.
-const ONE_QUICK_RETRY: &str =
-    r#"{"healthyRetryPolicy":{"numRetries":1,"minDelayTarget":1,"maxDelayTarget":1}}"#;
-
 #[tokio::test]
 async fn https_endpoints_trusted_through_extra_ca_file_get_notifications_over_tls() {
     let trusted = tls_identity();
@@ -28,44 +23,27 @@ async fn https_endpoints_trusted_through_extra_ca_file_get_notifications_over_tl
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let dead_letters = create_queue(&sqs, "tls-failures", &[]).await;
     let topic_arn = create_topic(&client, "over-tls", false).await;
-    let redrive = format!(
-        r#"{{"deadLetterTargetArn":"{}"}}"#,
-        server.queue_arn("tls-failures")
-    );
-    client
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("https")
-        .endpoint(&url)
-        .attributes("DeliveryPolicy", ONE_QUICK_RETRY)
-        .attributes("RedrivePolicy", &redrive)
-        .send()
-        .await
-        .expect("Subscribe https");
-    let received = endpoint.wait_for(1, ARRIVAL_LIMIT).await;
+    let redrive = redrive_to(&server, "tls-failures");
+    let confirmation = subscribe_endpoint(
+        &client,
+        &endpoint,
+        &topic_arn,
+        ("https", "/secure-hook"),
+        &[
+            ("DeliveryPolicy", &quick_retries(1)),
+            ("RedrivePolicy", &redrive),
+        ],
+    )
+    .await;
     assert_eq!(
-        received.len(),
+        endpoint.received().len(),
         1,
         "the SubscriptionConfirmation arrives over TLS"
     );
-    let confirmation = received[0].json();
-    assert_eq!(confirmation["Type"], "SubscriptionConfirmation");
-    assert_eq!(received[0].path, "/secure-hook");
-    client
-        .confirm_subscription()
-        .topic_arn(&topic_arn)
-        .token(confirmation["Token"].as_str().unwrap())
-        .send()
-        .await
-        .expect("ConfirmSubscription");
+    assert_eq!(confirmation.path, "/secure-hook");
+    confirm(&client, &topic_arn, &confirmation.json()).await;
 
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("sealed")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "sealed").await;
     let received = endpoint.wait_for(2, ARRIVAL_LIMIT).await;
     assert_eq!(received.len(), 2, "the notification arrives over TLS");
     assert_eq!(received[1].header("x-amz-sns-message-type"), "Notification");
@@ -74,20 +52,11 @@ async fn https_endpoints_trusted_through_extra_ca_file_get_notifications_over_tl
 
     // The endpoint now shows a certificate nobody told Tern to trust.
     endpoint.present(&tls_identity());
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("refused certificate")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "refused certificate").await;
     let moved = drain(&sqs, &dead_letters, 1, ARRIVAL_LIMIT).await;
     assert_eq!(moved.len(), 1, "dead-lettered once the retries are spent");
     assert_eq!(envelope(&moved[0])["Message"], "refused certificate");
-    let reason = moved[0].message_attributes().unwrap()["ErrorMessage"]
-        .string_value()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = dead_letter_reason(&moved[0]);
     assert!(
         reason.to_ascii_lowercase().contains("certificate"),
         "the reason names the certificate: {reason}"
@@ -115,7 +84,7 @@ async fn without_the_extra_ca_an_https_endpoint_is_not_trusted() {
         .topic_arn(&topic_arn)
         .protocol("https")
         .endpoint(endpoint.url("/hook"))
-        .attributes("DeliveryPolicy", ONE_QUICK_RETRY)
+        .attributes("DeliveryPolicy", quick_retries(1))
         .send()
         .await
         .expect("Subscribe https");

@@ -1,43 +1,19 @@
-//! SNS helpers for the topics tests: an `aws-sdk-sns` client for a test server, its failures as
-//! (status, code, message), and reading SNS notifications out of SQS queues.
+//! SNS helpers for the topics tests: failures as (status, code, message), subscribing, and
+//! reading SNS notifications out of SQS queues. The client itself is `common::sns_client`.
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sns::config::timeout::TimeoutConfig;
-use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 
-use crate::common::{ACCESS_KEY_ID, DEFAULT_REGION, OPERATION_TIMEOUT, TestServer};
+use crate::common::TestServer;
+use endpoint::{Endpoint, Received};
 
 mod deletions;
 pub mod endpoint;
 mod http;
 mod https;
 mod signing;
-
-pub fn sns_client(server: &TestServer) -> aws_sdk_sns::Client {
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(DEFAULT_REGION))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            "tern-test-secret-key",
-            None,
-            None,
-            "tern-e2e",
-        ))
-        .endpoint_url(server.endpoint())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
-}
 
 /// What the client saw for a failed SNS call.
 #[derive(Debug)]
@@ -145,6 +121,123 @@ pub fn notified(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// Upper bound on waiting for a POST Tern should make at once.
+pub const ARRIVAL_LIMIT: Duration = Duration::from_secs(15);
+
+/// A DeliveryPolicy of `count` retries, each a second after the attempt before.
+pub fn quick_retries(count: u32) -> String {
+    format!(
+        r#"{{"healthyRetryPolicy":{{"numRetries":{count},"minDelayTarget":1,"maxDelayTarget":1}}}}"#
+    )
+}
+
+/// A RedrivePolicy dead-lettering to the queue `queue_name` of `server`.
+pub fn redrive_to(server: &TestServer, queue_name: &str) -> String {
+    format!(
+        r#"{{"deadLetterTargetArn":"{}"}}"#,
+        server.queue_arn(queue_name)
+    )
+}
+
+/// Subscribes `path` of `endpoint` over `protocol` (`http` or `https`) and returns the
+/// `SubscriptionConfirmation` it is sent, unanswered.
+pub async fn subscribe_endpoint(
+    client: &aws_sdk_sns::Client,
+    endpoint: &Endpoint,
+    topic_arn: &str,
+    (protocol, path): (&str, &str),
+    attributes: &[(&str, &str)],
+) -> Received {
+    let before = endpoint.received().len();
+    let mut request = client
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol(protocol)
+        .endpoint(endpoint.url(path));
+    for (name, value) in attributes {
+        request = request.attributes(*name, *value);
+    }
+    let answer = request
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("Subscribe {protocol}: {error:?}"));
+    assert_eq!(answer.subscription_arn(), Some("pending confirmation"));
+    let received = endpoint.wait_for(before + 1, ARRIVAL_LIMIT).await;
+    let confirmation = received
+        .get(before)
+        .expect("a SubscriptionConfirmation arrives")
+        .clone();
+    assert_eq!(confirmation.json()["Type"], "SubscriptionConfirmation");
+    confirmation
+}
+
+/// Answers a `SubscriptionConfirmation` with ConfirmSubscription; returns the subscription's ARN.
+pub async fn confirm(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    confirmation: &serde_json::Value,
+) -> String {
+    client
+        .confirm_subscription()
+        .topic_arn(topic_arn)
+        .token(confirmation["Token"].as_str().expect("a Token"))
+        .send()
+        .await
+        .expect("ConfirmSubscription")
+        .subscription_arn()
+        .expect("ConfirmSubscription returns SubscriptionArn")
+        .to_owned()
+}
+
+/// Subscribes `/hook` of `endpoint` over HTTP and confirms it with the token it was sent.
+pub async fn subscribe_http(
+    client: &aws_sdk_sns::Client,
+    endpoint: &Endpoint,
+    topic_arn: &str,
+    attributes: &[(&str, &str)],
+) -> String {
+    let confirmation =
+        subscribe_endpoint(client, endpoint, topic_arn, ("http", "/hook"), attributes).await;
+    confirm(client, topic_arn, &confirmation.json()).await
+}
+
+pub async fn topic_attribute(client: &aws_sdk_sns::Client, topic_arn: &str, name: &str) -> String {
+    client
+        .get_topic_attributes()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|attributes| attributes.get(name).cloned())
+        .unwrap_or_else(|| panic!("{name} is missing"))
+}
+
+/// Publishes `message` to the topic; the answer carries its MessageId.
+pub async fn publish_text(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    message: &str,
+) -> aws_sdk_sns::operation::publish::PublishOutput {
+    client
+        .publish()
+        .topic_arn(topic_arn)
+        .message(message)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("Publish to {topic_arn}: {error:?}"))
+}
+
+/// The `ErrorMessage` attribute of a dead-lettered message: why its delivery failed.
+pub fn dead_letter_reason(message: &aws_sdk_sqs::types::Message) -> String {
+    message
+        .message_attributes()
+        .and_then(|attributes| attributes.get("ErrorMessage"))
+        .and_then(|value| value.string_value())
+        .unwrap_or_else(|| panic!("no ErrorMessage attribute: {message:?}"))
+        .to_owned()
 }
 
 pub fn sns_attribute(data_type: &str, value: &str) -> aws_sdk_sns::types::MessageAttributeValue {

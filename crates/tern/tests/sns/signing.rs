@@ -68,26 +68,11 @@ async fn every_message_is_signed_and_verifies_against_the_served_certificate() {
     let queue_url = create_queue(&sqs, "signed", &[]).await;
     let topic_arn = create_topic(&client, "signed", false).await;
     subscribe_queue(&client, &topic_arn, &server.queue_arn("signed"), &[]).await;
-    client
-        .subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("http")
-        .endpoint(endpoint.url("/"))
-        .send()
+    let confirmation = subscribe_endpoint(&client, &endpoint, &topic_arn, ("http", "/"), &[])
         .await
-        .unwrap();
-    let confirmation = endpoint.wait_for(1, Duration::from_secs(15)).await[0].json();
+        .json();
     let certificate = assert_verifies(&confirmation).await;
-    let arn = client
-        .confirm_subscription()
-        .topic_arn(&topic_arn)
-        .token(text(&confirmation, "Token").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .subscription_arn()
-        .unwrap()
-        .to_owned();
+    let arn = confirm(&client, &topic_arn, &confirmation).await;
 
     client
         .publish()
@@ -101,7 +86,7 @@ async fn every_message_is_signed_and_verifies_against_the_served_certificate() {
     let from_queue = envelope(&queued[0]);
     assert_eq!(from_queue["SignatureVersion"], "1");
     assert_verifies(&from_queue).await;
-    let posted = endpoint.wait_for(2, Duration::from_secs(15)).await[1].json();
+    let posted = endpoint.wait_for(2, ARRIVAL_LIMIT).await[1].json();
     assert_verifies(&posted).await;
     assert_eq!(
         posted["Signature"], from_queue["Signature"],
@@ -116,18 +101,12 @@ async fn every_message_is_signed_and_verifies_against_the_served_certificate() {
         .send()
         .await
         .unwrap();
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("v2")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "v2").await;
     let queued = drain(&sqs, &queue_url, 1, Duration::from_secs(10)).await;
     let v2 = envelope(&queued[0]);
     assert_eq!(v2["SignatureVersion"], "2");
     assert_verifies(&v2).await;
-    let posted = endpoint.wait_for(3, Duration::from_secs(15)).await[2].json();
+    let posted = endpoint.wait_for(3, ARRIVAL_LIMIT).await[2].json();
     assert_eq!(posted["SignatureVersion"], "2");
     assert_verifies(&posted).await;
 
@@ -137,7 +116,7 @@ async fn every_message_is_signed_and_verifies_against_the_served_certificate() {
         .send()
         .await
         .unwrap();
-    let farewell = endpoint.wait_for(4, Duration::from_secs(15)).await[3].json();
+    let farewell = endpoint.wait_for(4, ARRIVAL_LIMIT).await[3].json();
     assert_eq!(farewell["Type"], "UnsubscribeConfirmation");
     assert_verifies(&farewell).await;
 
@@ -145,13 +124,7 @@ async fn every_message_is_signed_and_verifies_against_the_served_certificate() {
     server.kill9();
     let client = sns_client(&server);
     let sqs = server.client();
-    client
-        .publish()
-        .topic_arn(&topic_arn)
-        .message("after restart")
-        .send()
-        .await
-        .unwrap();
+    publish_text(&client, &topic_arn, "after restart").await;
     let queued = drain(
         &sqs,
         &server.queue_url("signed"),
