@@ -11,15 +11,15 @@ use std::time::Duration;
 
 use serde_json::json;
 use tern_sns_sign::TlsIdentity;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use super::stub;
 use super::*;
 use crate::common::TestServer;
 
 /// Bound on one exchange with the endpoint.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(20);
-const REQUEST_BYTES_MAX: usize = 1 << 20;
 
 /// A key and a self-signed certificate for 127.0.0.1, valid for a day.
 fn tls_identity() -> TlsIdentity {
@@ -104,42 +104,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     seen: &Seen,
 ) -> std::io::Result<()> {
-    let mut buffer = Vec::new();
-    let header_end = loop {
-        let mut chunk = [0u8; 4096];
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(());
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-        if buffer.len() > REQUEST_BYTES_MAX {
-            return Ok(());
-        }
+    let Some(stub::Call {
+        method,
+        target,
+        body,
+    }) = stub::read_request(&mut stream).await?
+    else {
+        return Ok(());
     };
-    let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
-    let mut lines = head.lines();
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_owned();
-    let target = request_line.next().unwrap_or_default().to_owned();
-    let length: usize = lines
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse().ok())
-        .unwrap_or(0)
-        .min(REQUEST_BYTES_MAX);
-    let mut body = buffer[header_end..].to_vec();
-    while body.len() < length {
-        let mut chunk = vec![0u8; length - body.len()];
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(());
-        }
-        body.extend_from_slice(&chunk[..read]);
-    }
-    let body = String::from_utf8_lossy(&body).into_owned();
     let (status, extra, reply) = match (method.as_str(), target.split('?').next()) {
         ("POST", Some("/score")) => {
             let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Bound on a request the stub reads.
@@ -71,47 +71,55 @@ impl Stub {
     }
 }
 
+/// Reads one HTTP/1.1 request (head, then a `content-length` body, bounded); `None` when the
+/// peer closed or sent more than the stub accepts.
+pub async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Option<Call>> {
+    let mut buffer = Vec::new();
+    let header_end = loop {
+        let mut chunk = [0u8; 4096];
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if buffer.len() > REQUEST_BYTES_MAX {
+            return Ok(None);
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
+    let mut lines = head.lines();
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let method = request_line.next().unwrap_or_default().to_owned();
+    let target = request_line.next().unwrap_or_default().to_owned();
+    let length: usize = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0)
+        .min(REQUEST_BYTES_MAX);
+    let mut body = buffer[header_end..].to_vec();
+    while body.len() < length {
+        let mut chunk = vec![0u8; length - body.len()];
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    Ok(Some(Call {
+        method,
+        target,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }))
+}
+
 async fn serve(mut stream: TcpStream, calls: Arc<Mutex<Vec<Call>>>) -> std::io::Result<()> {
     loop {
-        let mut buffer = Vec::new();
-        let header_end = loop {
-            let mut chunk = [0u8; 4096];
-            let read = stream.read(&mut chunk).await?;
-            if read == 0 {
-                return Ok(());
-            }
-            buffer.extend_from_slice(&chunk[..read]);
-            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            if buffer.len() > REQUEST_BYTES_MAX {
-                return Ok(());
-            }
-        };
-        let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
-        let mut lines = head.lines();
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let method = request_line.next().unwrap_or_default().to_owned();
-        let target = request_line.next().unwrap_or_default().to_owned();
-        let length: usize = lines
-            .filter_map(|line| line.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, value)| value.trim().parse().ok())
-            .unwrap_or(0)
-            .min(REQUEST_BYTES_MAX);
-        let mut body = buffer[header_end..].to_vec();
-        while body.len() < length {
-            let mut chunk = vec![0u8; length - body.len()];
-            let read = stream.read(&mut chunk).await?;
-            if read == 0 {
-                return Ok(());
-            }
-            body.extend_from_slice(&chunk[..read]);
-        }
-        let call = Call {
-            method,
-            target,
-            body: String::from_utf8_lossy(&body).into_owned(),
+        let Some(call) = read_request(&mut stream).await? else {
+            return Ok(());
         };
         let earlier = {
             let mut calls = calls.lock().unwrap();
