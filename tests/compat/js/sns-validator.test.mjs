@@ -13,20 +13,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import https from "node:https";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import MessageValidator from "sns-validator";
+import { startTern, stopTern } from "./tern-process.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const ternBin = process.env.TERN_BIN ?? path.resolve(here, "../../../target/debug/tern");
-const STARTUP_TIMEOUT_MS = 30_000;
-const SHUTDOWN_TIMEOUT_MS = 10_000;
 const ARRIVAL_TIMEOUT_MS = 15_000;
 const HOST_PATTERN = /^127\.0\.0\.1(:\d+)?$/;
 
@@ -36,55 +30,6 @@ let dataDir;
 let hook;
 const posted = [];
 const arrivals = [];
-
-function startTern() {
-  return new Promise((resolve, reject) => {
-    dataDir = mkdtempSync(path.join(tmpdir(), "tern-compat-sns-"));
-    const args = ["serve", "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--data-dir", path.join(dataDir, "data")];
-    const child = spawn(ternBin, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const killChild = () => child.kill("SIGKILL");
-    process.once("exit", killChild);
-    child.once("exit", () => process.off("exit", killChild));
-    let stderr = "";
-    let stdout = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`tern did not report its ports within ${STARTUP_TIMEOUT_MS} ms; stderr:\n${stderr.slice(-3000)}`));
-    }, STARTUP_TIMEOUT_MS);
-    child.stderr.on("data", (chunk) => {
-      stderr = (stderr + chunk).slice(-10_000);
-    });
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const plain = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      const secure = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (plain && secure) {
-        clearTimeout(timer);
-        resolve({ child, url: plain[1], secureUrl: secure[1] });
-      }
-    });
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`tern exited early (${code ?? signal}); stderr:\n${stderr.slice(-3000)}`));
-    });
-  });
-}
-
-function stopTern(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill("SIGKILL"), SHUTDOWN_TIMEOUT_MS);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
 
 // An HTTP subscriber: records every POST and answers 200.
 function startHook() {
@@ -159,8 +104,9 @@ async function assertValidAndTamperProof(message) {
 
 describe("SNS messages signed by Tern pass sns-validator", () => {
   before(async () => {
-    const started = await startTern();
+    const started = await startTern({ tls: true, prefix: "tern-compat-sns-" });
     tern = started.child;
+    dataDir = started.dataDir;
     endpoint = started.url;
     assert.match(started.secureUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
     // sns-validator fetches certificates with https.get, i.e. through the global agent.

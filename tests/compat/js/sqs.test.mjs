@@ -11,12 +11,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -29,65 +25,12 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { startTern, stopTern } from "./tern-process.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const ternBin = process.env.TERN_BIN ?? path.resolve(here, "../../../target/debug/tern");
-const STARTUP_TIMEOUT_MS = 30_000;
-const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 let tern;
 let endpoint;
 let dataDir;
-
-function startTern() {
-  return new Promise((resolve, reject) => {
-    dataDir = mkdtempSync(path.join(tmpdir(), "tern-compat-js-"));
-    const child = spawn(ternBin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", path.join(dataDir, "data")], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    // If this process ends without running the after() hook, take tern down with it.
-    const killChild = () => child.kill("SIGKILL");
-    process.once("exit", killChild);
-    child.once("exit", () => process.off("exit", killChild));
-    let stderr = "";
-    let stdout = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`tern did not report its port within ${STARTUP_TIMEOUT_MS} ms; stderr:\n${stderr.slice(-3000)}`));
-    }, STARTUP_TIMEOUT_MS);
-    child.stderr.on("data", (chunk) => {
-      stderr = (stderr + chunk).slice(-10_000);
-    });
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] });
-      }
-    });
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`tern exited early (${code ?? signal}); stderr:\n${stderr.slice(-3000)}`));
-    });
-  });
-}
-
-function stopTern(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill("SIGKILL"), SHUTDOWN_TIMEOUT_MS);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
 
 function client(options = {}) {
   return new SQSClient({
@@ -155,7 +98,7 @@ const BODY = 'javascript ✓ "quotes" <xml> & \u{1F600}';
 
 describe("Tern through @aws-sdk/client-sqs", { timeout: 120_000 }, () => {
   before(async () => {
-    ({ child: tern, url: endpoint } = await startTern());
+    ({ child: tern, url: endpoint, dataDir } = await startTern());
   });
 
   after(async () => {
