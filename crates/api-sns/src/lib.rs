@@ -18,7 +18,7 @@ pub use actions::ACTIONS;
 pub use codec::XML_NAMESPACE;
 pub use errors::{catalogue, wire_error};
 use tern_aws_wire::WireResponse;
-use tern_aws_wire::query::{self, Params};
+use tern_aws_wire::query::{self, ActionRequest};
 use tern_broker::Broker;
 use tern_broker::topics::TopicsContext;
 
@@ -39,15 +39,12 @@ pub async fn handle_query(
     form_body: &[u8],
 ) -> WireResponse {
     let request_id = tern_aws_wire::new_request_id();
-    let params = match Params::parse(query_string, form_body) {
-        Ok(params) => params,
-        Err(error) => return query::failure(&request_id, XML_NAMESPACE, &error.to_wire()),
+    let request = match ActionRequest::parse(query_string, form_body, &request_id, XML_NAMESPACE) {
+        Ok(request) => request,
+        Err(reply) => return reply,
     };
-    let action = match params.action() {
-        Ok(action) => action,
-        Err(error) => return query::failure(&request_id, XML_NAMESPACE, &error.to_wire()),
-    };
-    match actions::dispatch(broker, context, &params, action, &request_id).await {
+    let action = request.action.as_str();
+    match actions::dispatch(broker, context, &request.params, action, &request_id).await {
         Ok(body) => query::success(&request_id, body),
         Err(error) => {
             tracing::debug!(action, %error, "SNS request failed");

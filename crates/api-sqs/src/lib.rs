@@ -18,7 +18,7 @@ mod shapes;
 
 pub use codec::XML_NAMESPACE;
 pub use context::RequestContext;
-use tern_aws_wire::query::{self, Params};
+use tern_aws_wire::query::{self, ActionRequest};
 use tern_aws_wire::{WireError, WireResponse, json};
 use tern_broker::Broker;
 use tern_core::{ErrorCode, SqsError};
@@ -91,16 +91,13 @@ pub async fn handle_query(
     form_body: &[u8],
 ) -> WireResponse {
     let request_id = tern_aws_wire::new_request_id();
-    let params = match Params::parse(query_string, form_body) {
-        Ok(params) => params,
-        Err(error) => return query::failure(&request_id, XML_NAMESPACE, &error.to_wire()),
+    let request = match ActionRequest::parse(query_string, form_body, &request_id, XML_NAMESPACE) {
+        Ok(request) => request,
+        Err(reply) => return reply,
     };
-    let action = match params.action() {
-        Ok(action) => action,
-        Err(error) => return query::failure(&request_id, XML_NAMESPACE, &error.to_wire()),
-    };
+    let action = request.action.as_str();
     let codec = Codec::Query {
-        params: &params,
+        params: &request.params,
         action,
         request_id: &request_id,
     };

@@ -182,6 +182,28 @@ pub fn success_body(
     xml.into_bytes()
 }
 
+/// A Query request that names its action, as both front ends need before dispatching.
+pub struct ActionRequest {
+    pub params: Params,
+    pub action: String,
+}
+
+impl ActionRequest {
+    /// Parses the request's parameters and `Action`, or answers with the `ErrorResponse` (in
+    /// `namespace`) that a malformed request or a missing action gets.
+    pub fn parse(
+        query_string: Option<&str>,
+        form_body: &[u8],
+        request_id: &str,
+        namespace: &str,
+    ) -> Result<Self, WireResponse> {
+        let refuse = |error: QueryError| failure(request_id, namespace, &error.to_wire());
+        let params = Params::parse(query_string, form_body).map_err(refuse)?;
+        let action = params.action().map_err(refuse)?.to_owned();
+        Ok(Self { params, action })
+    }
+}
+
 /// A 200 reply carrying a body from [`success_body`].
 pub fn success(request_id: &str, body: Vec<u8>) -> WireResponse {
     WireResponse {
