@@ -51,15 +51,7 @@ async fn topics_are_created_listed_configured_tagged_and_deleted() {
         .send()
         .await
         .unwrap();
-    let attributes = client
-        .get_topic_attributes()
-        .topic_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .cloned()
-        .unwrap_or_default();
+    let attributes = topic_attributes(&client, &arn).await;
     assert_eq!(attributes["DisplayName"], "Orders");
     assert_eq!(attributes["TopicArn"], arn);
     assert_eq!(attributes["Owner"], "000000000000");
@@ -181,28 +173,14 @@ async fn subscriptions_are_made_listed_configured_and_removed() {
         .send()
         .await
         .unwrap();
-    let attributes = client
-        .get_subscription_attributes()
-        .subscription_arn(&first)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .cloned()
-        .unwrap_or_default();
+    let attributes = subscription_attributes(&client, &first).await;
     assert_eq!(attributes["Endpoint"], server.queue_arn("events-a"));
     assert_eq!(attributes["PendingConfirmation"], "false");
     assert_eq!(attributes["RawMessageDelivery"], "false");
     assert_eq!(attributes["FilterPolicy"], r#"{"colour": ["red"]}"#);
     assert_eq!(attributes["FilterPolicyScope"], "MessageAttributes");
-    let topic_attributes = client
-        .get_topic_attributes()
-        .topic_arn(&topic)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        topic_attributes.attributes().unwrap()["SubscriptionsConfirmed"],
+        topic_attributes(&client, &topic).await["SubscriptionsConfirmed"],
         "2"
     );
 

@@ -78,13 +78,7 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
         listed.subscriptions()[0].subscription_arn(),
         Some("PendingConfirmation")
     );
-    let attributes = client
-        .get_topic_attributes()
-        .topic_arn(&topic_arn)
-        .send()
-        .await
-        .unwrap();
-    let attributes = attributes.attributes().unwrap();
+    let attributes = topic_attributes(&client, &topic_arn).await;
     assert_eq!(attributes["SubscriptionsPending"], "1");
     assert_eq!(attributes["SubscriptionsConfirmed"], "0");
 
@@ -134,13 +128,7 @@ async fn http_subscriptions_confirm_then_receive_notifications_with_aws_headers(
         .unwrap()
         .to_owned();
     assert!(arn.starts_with(&subscription_arn), "{arn}");
-    let subscription = client
-        .get_subscription_attributes()
-        .subscription_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let subscription = subscription.attributes().unwrap();
+    let subscription = subscription_attributes(&client, &arn).await;
     assert_eq!(subscription["PendingConfirmation"], "false");
     assert_eq!(subscription["ConfirmationWasAuthenticated"], "false");
     assert!(subscription["EffectiveDeliveryPolicy"].contains("\"numRetries\":3"));
@@ -504,14 +492,8 @@ async fn authenticated_confirmations_refuse_unsigned_unsubscribes() {
         .subscription_arn()
         .unwrap()
         .to_owned();
-    let attributes = client
-        .get_subscription_attributes()
-        .subscription_arn(&arn)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        attributes.attributes().unwrap()["ConfirmationWasAuthenticated"],
+        subscription_attributes(&client, &arn).await["ConfirmationWasAuthenticated"],
         "true"
     );
     let (status, reply) = http_get(&format!(

@@ -203,15 +203,40 @@ pub async fn subscribe_http(
     confirm(client, topic_arn, &confirmation.json()).await
 }
 
-pub async fn topic_attribute(client: &aws_sdk_sns::Client, topic_arn: &str, name: &str) -> String {
+/// Every attribute GetTopicAttributes reports.
+pub async fn topic_attributes(
+    client: &aws_sdk_sns::Client,
+    topic_arn: &str,
+) -> std::collections::HashMap<String, String> {
     client
         .get_topic_attributes()
         .topic_arn(topic_arn)
         .send()
         .await
         .unwrap()
-        .attributes()
-        .and_then(|attributes| attributes.get(name).cloned())
+        .attributes
+        .expect("GetTopicAttributes answers with attributes")
+}
+
+/// Every attribute GetSubscriptionAttributes reports.
+pub async fn subscription_attributes(
+    client: &aws_sdk_sns::Client,
+    subscription_arn: &str,
+) -> std::collections::HashMap<String, String> {
+    client
+        .get_subscription_attributes()
+        .subscription_arn(subscription_arn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .expect("GetSubscriptionAttributes answers with attributes")
+}
+
+pub async fn topic_attribute(client: &aws_sdk_sns::Client, topic_arn: &str, name: &str) -> String {
+    topic_attributes(client, topic_arn)
+        .await
+        .remove(name)
         .unwrap_or_else(|| panic!("{name} is missing"))
 }
 
