@@ -213,7 +213,9 @@ struct Candidate {
     receive_count_before: u32,
 }
 
-/// Chooses up to `limit` messages from the index in the request's order.
+/// Chooses up to `limit` messages from the index in the request's order. While the index is
+/// still loading, messages not loaded yet are not receivable: the load goes in `seq` order, so
+/// what a queue has loaded are its oldest messages.
 fn candidates(
     db: &Db,
     queue_id: u64,
@@ -229,7 +231,9 @@ fn candidates(
     let seqs = match &request.order {
         DeliveryOrder::FifoByGroup { after_group } => {
             let after = progress.last_group.clone().or_else(|| after_group.clone());
-            let (picked, walk) = queue.fifo_runs(now, retained_since, limit, after.as_deref());
+            let horizon = index.fifo_horizon();
+            let (picked, walk) =
+                queue.fifo_runs(now, retained_since, limit, after.as_deref(), horizon);
             progress.record(walk);
             picked
         }
@@ -502,6 +506,7 @@ fn retry_attempt(
             )
             .optional()?;
         if let Some(message) = found {
+            // A row the load has not reached needs no entry: the load reads it as committed.
             if let Some(queue) = db.index().queue_mut(queue_id) {
                 queue.set_visible_at(seq, request.hidden_until);
             }
@@ -527,6 +532,9 @@ pub fn move_messages(
 ) -> rusqlite::Result<u64> {
     // Without an explicit destination a message goes back where it was dead-lettered from, and
     // only if that queue still exists.
+    // Oldest first over the whole queue, and a task ends when a step moves nothing: a partial
+    // index would end it early or move in the wrong order.
+    db.ensure_loaded()?;
     let mut moves = Vec::new();
     {
         let index = db.index();

@@ -3,17 +3,21 @@
 //! connection, so receives, deletes and counts choose their rows here and touch SQLite only by
 //! primary key; the `messages` table needs no secondary index at all.
 //!
-//! The index is derived state: [`Index::load`] rebuilds it from the `messages` table (at open,
-//! and after any job or commit failed, since a rolled-back savepoint does not roll back memory).
-//! It holds no bodies, so its size follows the number of messages, not their bytes: about 100
-//! bytes per message (see `docs/decisions/0004-in-memory-message-index.md`).
+//! The index is derived state, rebuilt from the `messages` table at open and after any job or
+//! commit failed (a rolled-back savepoint does not roll back memory). The rebuild is lazy
+//! ([`crate::loader`]): while it runs, the index holds every message up to a cursor in `seq`
+//! order, messages sent since, and single rows faulted in by operations that name them
+//! ([`PendingLoad`]). It holds no bodies, so its size follows the number of messages, not their
+//! bytes: about 100 bytes per message (see `docs/decisions/0004-in-memory-message-index.md`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
 
+#[cfg(test)]
 use rusqlite::Connection;
+use rusqlite::Row;
 use tern_core::time::Millis;
 
 /// Groups one receive may look at, at most. In memory a probe costs well under a microsecond,
@@ -207,16 +211,22 @@ impl QueueIndex {
     /// FIFO: from each group in rotation, the run of visible messages from its head (its oldest
     /// retained message). A group whose head is hidden — in flight or delayed — is blocked,
     /// which is what keeps a group in order while one of its messages is being processed.
+    /// A run also ends before the first message above `horizon` ([`Index::fifo_horizon`]):
+    /// while the index is loading, a group may have older messages not loaded yet.
     pub fn fifo_runs(
         &self,
         now: Millis,
         retained_since: Millis,
         limit: usize,
         after: Option<&str>,
+        horizon: u64,
     ) -> (Vec<u64>, GroupWalk) {
         let mut picked = Vec::new();
         let walk = self.walk_groups(after, |members| {
             for &seq in members {
+                if seq > horizon {
+                    break;
+                }
                 let Some(entry) = self.messages.get(&seq) else {
                     continue;
                 };
@@ -312,42 +322,88 @@ impl QueueIndex {
     }
 }
 
+/// The part of the `messages` table a lazy load has not read yet: the rows with `through < seq
+/// <= end`. Rows above `end` were sent after the load began and were indexed as they came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingLoad {
+    pub through: u64,
+    pub end: u64,
+}
+
+/// The index columns of a `messages` row, in the order [`Index::insert_row`] reads them.
+pub const ROW_COLUMNS: &str = "seq, queue_id, visible_at, sent_at, receive_count, group_id";
+
 /// Every queue's index. A queue is present exactly while it exists in the `queues` table, so
 /// sends check a queue's existence here without a query.
 #[derive(Default)]
 pub struct Index {
     queues: HashMap<u64, QueueIndex>,
+    /// `None` once every row is loaded.
+    pending: Option<PendingLoad>,
 }
 
 impl Index {
-    /// Reads every live queue and every message's index columns: one pass over each table in
-    /// primary-key order.
+    /// Reads every live queue and every message's index columns in one pass: the reference the
+    /// lazy load ([`crate::loader`]) is checked against.
+    #[cfg(test)]
     pub fn load(connection: &Connection) -> rusqlite::Result<Self> {
         let mut index = Self::default();
         let mut queues = connection.prepare("SELECT id FROM queues")?;
         for id in queues.query_map([], |row| row.get::<_, i64>(0))? {
             index.add_queue(as_u64(id?));
         }
-        let mut messages = connection.prepare(
-            "SELECT seq, queue_id, visible_at, sent_at, receive_count, group_id FROM messages",
-        )?;
+        let mut messages = connection.prepare(&format!("SELECT {ROW_COLUMNS} FROM messages"))?;
         let mut rows = messages.query([])?;
         while let Some(row) = rows.next()? {
-            let queue_id = as_u64(row.get(1)?);
-            // Rows of a deleted queue are unreachable: their queue id is never reused.
-            let Some(queue) = index.queues.get_mut(&queue_id) else {
-                continue;
-            };
-            let group = row.get_ref(5)?.as_str_or_null()?;
-            let entry = Entry {
-                visible_at: as_u64(row.get(2)?),
-                sent_at: as_u64(row.get(3)?),
-                group: None,
-                receive_count: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(u32::MAX),
-            };
-            queue.insert_entry(as_u64(row.get(0)?), entry, group);
+            index.insert_row(row)?;
         }
         Ok(index)
+    }
+
+    /// Indexes a row read with [`ROW_COLUMNS`] and returns its seq. Skips a row whose queue is
+    /// gone (its rows are unreachable: queue ids are never reused) and a row already indexed,
+    /// since an entry faulted in or changed since the load began is the newer one.
+    pub fn insert_row(&mut self, row: &Row<'_>) -> rusqlite::Result<u64> {
+        let seq = as_u64(row.get(0)?);
+        let queue_id = as_u64(row.get(1)?);
+        let Some(queue) = self.queues.get_mut(&queue_id) else {
+            return Ok(seq);
+        };
+        if queue.messages.contains_key(&seq) {
+            return Ok(seq);
+        }
+        let group = row.get_ref(5)?.as_str_or_null()?;
+        let entry = Entry {
+            visible_at: as_u64(row.get(2)?),
+            sent_at: as_u64(row.get(3)?),
+            group: None,
+            receive_count: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(u32::MAX),
+        };
+        queue.insert_entry(seq, entry, group);
+        Ok(seq)
+    }
+
+    pub fn pending(&self) -> Option<PendingLoad> {
+        self.pending
+    }
+
+    pub fn set_pending(&mut self, pending: Option<PendingLoad>) {
+        self.pending = pending.filter(|pending| pending.through < pending.end);
+    }
+
+    /// Whether `seq` lies in the range the load has not read yet: the index cannot say whether
+    /// such a message exists without asking the table.
+    pub fn is_unloaded(&self, seq: u64) -> bool {
+        self.pending
+            .is_some_and(|pending| pending.through < seq && seq <= pending.end)
+    }
+
+    /// The highest seq a FIFO group may be served up to. A group's messages up to the load's
+    /// cursor are all indexed (a seq is never reused, and a moved message keeps its own), so its
+    /// indexed run up to there is its true head; above it, an older message of the group may
+    /// still be unloaded, so messages sent or faulted in since wait for the load to finish.
+    pub fn fifo_horizon(&self) -> u64 {
+        self.pending.map_or(u64::MAX, |pending| pending.through)
     }
 
     pub fn add_queue(&mut self, queue_id: u64) {
@@ -429,11 +485,11 @@ mod tests {
     #[test]
     fn a_fifo_group_is_blocked_while_its_head_is_hidden() {
         let mut queue = queue_with(&[(1, 0, Some("a")), (2, 0, Some("b")), (3, 0, Some("a"))]);
-        let (picked, walk) = queue.fifo_runs(0, 0, 10, None);
+        let (picked, walk) = queue.fifo_runs(0, 0, 10, None, u64::MAX);
         assert_eq!(picked, [1, 3, 2]);
         assert!(walk.complete);
         queue.record_receive(1, 100);
-        let (picked, walk) = queue.fifo_runs(0, 0, 10, Some("b"));
+        let (picked, walk) = queue.fifo_runs(0, 0, 10, Some("b"), u64::MAX);
         assert_eq!(picked, [2], "group a waits for its head");
         assert_eq!(walk.last_group.as_deref(), Some("b"));
         queue.remove(1);
@@ -512,8 +568,8 @@ mod tests {
         assert_eq!(loaded.counts(20), (2, 1, 0));
         assert_eq!(loaded.next_visible_at(20), Some(500));
         assert_eq!(
-            loaded.fifo_runs(20, 0, 10, None).0,
-            live.fifo_runs(20, 0, 10, None).0,
+            loaded.fifo_runs(20, 0, 10, None, u64::MAX).0,
+            live.fifo_runs(20, 0, 10, None, u64::MAX).0,
             "group a stays blocked behind its received head"
         );
         assert_eq!(loaded.groups.len(), 2);

@@ -10,6 +10,8 @@
 //! - [`schema`]: tables, indexes and pragmas.
 //! - [`index`]: the in-memory index of every queue's messages, rebuilt at open, through which
 //!   the hot path finds its rows (SQLite is touched by primary key only).
+//! - [`loader`]: that rebuild, a chunk at a time: the store serves after the first chunk and
+//!   the writer loads the rest between batches.
 //! - [`delivery`]: the hot path, send and receive.
 //! - [`operations`]: the SQL behind the other queue methods of [`tern_store::Store`].
 //! - [`topics`]: topics, subscriptions and the one-commit fan-out of a publish.
@@ -21,6 +23,7 @@
 
 mod delivery;
 mod index;
+mod loader;
 mod operations;
 mod processes;
 mod schema;
@@ -35,6 +38,7 @@ use tern_core::time::Millis;
 use tern_store::processes as processes_api;
 use tern_store::*;
 
+pub use loader::LoadBudget;
 use writer::{Db, Writer};
 
 pub const DATABASE_FILE_NAME: &str = "tern.sqlite3";
@@ -65,6 +69,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the store under `data_directory`.
     pub fn open(data_directory: &Path) -> Result<Self, OpenError> {
+        Self::open_with(data_directory, LoadBudget::default())
+    }
+
+    /// Like [`SqliteStore::open`], with the message index loaded in chunks of `budget`.
+    pub fn open_with(data_directory: &Path, budget: LoadBudget) -> Result<Self, OpenError> {
         let directory_error = |source| OpenError::DataDirectory {
             path: data_directory.to_owned(),
             source,
@@ -75,7 +84,8 @@ impl SqliteStore {
             path: data_directory.to_owned(),
         })?;
         let connection = schema::open(&data_directory.join(DATABASE_FILE_NAME))?;
-        let writer = Writer::start(Db::open(connection)?).map_err(OpenError::Thread)?;
+        let writer =
+            Writer::start(Db::open_with(connection, budget)?).map_err(OpenError::Thread)?;
         Ok(Self {
             writer,
             _lock: lock,
@@ -471,6 +481,70 @@ mod tests {
         let received = store.receive(queue_id, request).await.unwrap().messages;
         assert_eq!(received.len(), 1);
         assert_eq!(received[0].body, "kept");
+    }
+
+    #[tokio::test]
+    async fn the_writer_loads_a_backlog_in_the_background() {
+        let directory = tempfile::tempdir().unwrap();
+        let message = |number: usize| NewMessage {
+            message_id: format!("m{number}"),
+            body: format!("{number}"),
+            attributes: Default::default(),
+            md5_of_body: String::new(),
+            md5_of_attributes: None,
+            sender_id: "s".into(),
+            sent_at: 1,
+            visible_at: 1,
+            group_id: None,
+            deduplication: None,
+            trace_header: None,
+        };
+        let queue_id = {
+            let store = SqliteStore::open(directory.path()).unwrap();
+            let Ok(CreateQueueOutcome::Created(queue)) = store
+                .create_queue(NewQueue {
+                    name: "backlog".into(),
+                    attributes: Default::default(),
+                    tags: Default::default(),
+                    now: 1,
+                })
+                .await
+            else {
+                panic!("queue not created");
+            };
+            for first in (0..60).step_by(10) {
+                let batch = (first..first + 10).map(message).collect();
+                store.send(queue.id, batch).await.unwrap();
+            }
+            store.close().await;
+            queue.id
+        };
+        let budget = LoadBudget {
+            first_rows: 2,
+            idle_rows: 3,
+            busy_rows: 1,
+            ..LoadBudget::default()
+        };
+        let store = SqliteStore::open_with(directory.path(), budget).unwrap();
+        let mut received = Vec::new();
+        for _ in 0..1_000 {
+            let request = ReceiveRequest {
+                max_messages: 10,
+                now: 2,
+                hidden_until: 10_000,
+                ..Default::default()
+            };
+            let batch = store.receive(queue_id, request).await.unwrap().messages;
+            received.extend(batch.into_iter().map(|message| message.body));
+            if received.len() >= 60 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        received.sort_by_key(|body| body.parse::<usize>().unwrap_or(usize::MAX));
+        let expected: Vec<String> = (0..60).map(|number| number.to_string()).collect();
+        assert_eq!(received, expected, "every message, once");
+        store.close().await;
     }
 
     #[tokio::test]

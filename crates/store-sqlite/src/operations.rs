@@ -127,6 +127,11 @@ pub fn update_queue(connection: &Connection, queue: &QueueRecord) -> rusqlite::R
 }
 
 pub fn delete_queue(db: &Db, queue_id: u64) -> rusqlite::Result<bool> {
+    if db.index().contains_queue(queue_id) {
+        // The rows the load has not reached would stay behind: skipped by every later load, but
+        // on disk for good.
+        db.ensure_loaded()?;
+    }
     let deleted = db
         .prepare_cached("DELETE FROM queues WHERE id = ?1")?
         .execute([as_i64(queue_id)])?;
@@ -184,13 +189,21 @@ fn receipt_state(db: &Db, seq: u64) -> rusqlite::Result<Option<ReceiptState>> {
 }
 
 /// Whether the index holds this receipt's message in this queue, and its receive count.
-fn indexed_receive_count(db: &Db, queue_id: u64, receipt: &Receipt) -> Option<u32> {
+/// Faults the message in first if the index's load has not reached it.
+fn indexed_receive_count(
+    db: &Db,
+    queue_id: u64,
+    receipt: &Receipt,
+) -> rusqlite::Result<Option<u32>> {
     if receipt.queue_id != queue_id {
-        return None;
+        return Ok(None);
     }
+    db.fault_in(queue_id, receipt.message_seq)?;
     let index = db.index();
-    let entry = index.queue(queue_id)?.get(receipt.message_seq)?;
-    Some(entry.receive_count)
+    let entry = index
+        .queue(queue_id)
+        .and_then(|queue| queue.get(receipt.message_seq));
+    Ok(entry.map(|entry| entry.receive_count))
 }
 
 /// Receipts one `DELETE` statement checks at most (a `DeleteMessageBatch` has up to 10).
@@ -249,7 +262,7 @@ fn delete_chunk(
     // Only receipts of messages the index holds as received can delete anything.
     let mut candidates = Vec::with_capacity(receipts.len());
     for receipt in receipts {
-        outcomes.push(match indexed_receive_count(db, queue_id, receipt) {
+        outcomes.push(match indexed_receive_count(db, queue_id, receipt)? {
             None => DeleteOutcome::Gone,
             // Never received (or moved since): no receipt can be current.
             Some(0) => DeleteOutcome::Stale,
@@ -298,7 +311,7 @@ pub fn change_visibility(
     let mut outcomes = Vec::with_capacity(changes.len());
     for change in changes {
         let seq = change.receipt.message_seq;
-        let visible_at = (indexed_receive_count(db, queue_id, &change.receipt).is_some())
+        let visible_at = (indexed_receive_count(db, queue_id, &change.receipt)?.is_some())
             .then(|| {
                 db.index()
                     .queue(queue_id)?
@@ -338,6 +351,10 @@ pub fn change_visibility(
 }
 
 pub fn purge(db: &Db, queue_id: u64) -> rusqlite::Result<u64> {
+    if db.index().contains_queue(queue_id) {
+        // Every message, not only the loaded ones: purge is rare, and must not miss any.
+        db.ensure_loaded()?;
+    }
     let Some(messages) = db.index().queue_mut(queue_id).map(std::mem::take) else {
         return Ok(0);
     };
@@ -345,6 +362,9 @@ pub fn purge(db: &Db, queue_id: u64) -> rusqlite::Result<u64> {
     Ok(messages.len() as u64)
 }
 
+/// Expires the loaded messages only. One the index's load has not reached yet is expired by a
+/// later sweep: indexing it lowers the queue's oldest-sent bound, and receives skip it meanwhile
+/// (they check `retained_since` themselves).
 pub fn expire(db: &Db, queue_id: u64, retained_since: Millis) -> rusqlite::Result<u64> {
     let expired = match db.index().queue_mut(queue_id) {
         Some(queue) => queue.expired(retained_since),
@@ -373,6 +393,9 @@ pub fn expire_deduplication(connection: &Connection, now: Millis) -> rusqlite::R
     Ok(forgotten)
 }
 
+/// From the index alone: while its load is under way the counts leave out the messages not
+/// loaded yet. They are approximate by contract (`ApproximateNumberOfMessages…`), and a count
+/// must not cost a scan of the backlog.
 pub fn counts(db: &Db, queue_id: u64, now: Millis) -> QueueCounts {
     let index = db.index();
     let Some(queue) = index.queue(queue_id) else {
@@ -386,6 +409,17 @@ pub fn counts(db: &Db, queue_id: u64, now: Millis) -> QueueCounts {
     }
 }
 
+/// How long a long poll may sleep, at most, while the index is loading.
+const LOADING_RECHECK_MILLIS: Millis = 200;
+
+/// While the index loads, messages become receivable as they are loaded, and nothing notifies
+/// the long polls waiting for them: they are told to look again soon.
 pub fn next_visible_at(db: &Db, queue_id: u64, now: Millis) -> Option<Millis> {
-    db.index().queue(queue_id)?.next_visible_at(now)
+    let index = db.index();
+    let next = index.queue(queue_id)?.next_visible_at(now);
+    if index.pending().is_none() {
+        return next;
+    }
+    let recheck = now.saturating_add(LOADING_RECHECK_MILLIS);
+    Some(next.map_or(recheck, |next| next.min(recheck)))
 }

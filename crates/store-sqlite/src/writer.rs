@@ -8,6 +8,11 @@
 //! The thread also owns the in-memory message [`Index`]: queue jobs get both through [`Db`].
 //! Memory has no savepoints, so when a job fails (its savepoint rolled back) or a commit fails,
 //! the index is rebuilt from the database before the next batch.
+//!
+//! The index loads lazily ([`crate::loader`]): the first chunk before the store opens (or before
+//! the next batch, after a rebuild), the rest between batches. While rows are left, the loop
+//! looks for jobs without blocking and loads a chunk when none is waiting, and a smaller one
+//! after each commit, so that a steady stream of jobs does not stop the load either.
 
 use std::cell::{RefCell, RefMut};
 use std::ops::Deref;
@@ -15,26 +20,35 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tern_store::{StoreError, StoreResult};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::index::Index;
+use crate::loader::{self, LoadBudget, Pace};
 
 /// The writer thread's state: the connection, and the index of every queue's messages that
 /// mirrors the `messages` table.
 pub struct Db {
     connection: Connection,
     index: RefCell<Index>,
+    budget: LoadBudget,
 }
 
 impl Db {
+    #[cfg(test)]
     pub fn open(connection: Connection) -> rusqlite::Result<Self> {
+        Self::open_with(connection, LoadBudget::default())
+    }
+
+    pub fn open_with(connection: Connection, budget: LoadBudget) -> rusqlite::Result<Self> {
         // Every statement of the hot path, with the multi-row variants of inserts and deletes,
         // stays prepared; rusqlite's default of 16 made the writer re-parse statements.
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        let index = Index::load(&connection)?;
+        let index = loader::start(&connection, &budget)?;
         Ok(Self {
             connection,
             index: RefCell::new(index),
+            budget,
         })
     }
 
@@ -43,8 +57,39 @@ impl Db {
         self.index.borrow_mut()
     }
 
-    fn rebuild_index(&self) {
-        match Index::load(&self.connection) {
+    /// Makes sure the index holds message `seq` if it exists, even if the load has not reached
+    /// it; for operations that name a message (by receipt).
+    pub fn fault_in(&self, queue_id: u64, seq: u64) -> rusqlite::Result<()> {
+        loader::fault_in(&self.connection, &mut self.index(), queue_id, seq)
+    }
+
+    /// Finishes the index's load now; for the rare operations that need every message of a
+    /// queue (purge, queue deletion, message moves).
+    pub fn ensure_loaded(&self) -> rusqlite::Result<()> {
+        let mut index = self.index();
+        if index.pending().is_some() {
+            tracing::info!("loading the rest of the message index at once");
+            loader::finish(&self.connection, &mut index)?;
+        }
+        Ok(())
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.index.borrow().pending().is_some()
+    }
+
+    /// One chunk of the load; only between batches, when the table holds committed state.
+    pub fn load_chunk(&self, pace: Pace) -> rusqlite::Result<()> {
+        let mut index = self.index();
+        loader::load_chunk(&self.connection, &mut index, &self.budget, pace)?;
+        if index.pending().is_none() {
+            tracing::info!("message index loaded");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn rebuild_index(&self) {
+        match loader::start(&self.connection, &self.budget) {
             Ok(index) => *self.index.borrow_mut() = index,
             Err(error) => tracing::error!(%error, "cannot rebuild the message index"),
         }
@@ -172,7 +217,25 @@ fn in_savepoint<R>(
 }
 
 fn run_loop(db: Db, mut receiver: mpsc::Receiver<Command>) {
-    while let Some(first) = receiver.blocking_recv() {
+    // Set when a chunk failed: the loop then waits for jobs as usual and tries again after the
+    // next batch, rather than retrying in a spin.
+    let mut load_failed = false;
+    loop {
+        let first = if db.is_loading() && !load_failed {
+            match receiver.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Empty) => {
+                    load_failed = !load_chunk(&db, Pace::Idle);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match receiver.blocking_recv() {
+                Some(command) => command,
+                None => return,
+            }
+        };
         let mut jobs = Vec::new();
         let mut close_request = None;
         match first {
@@ -191,6 +254,18 @@ fn run_loop(db: Db, mut receiver: mpsc::Receiver<Command>) {
             drop(db);
             let _ = done.send(());
             return;
+        }
+        load_failed = db.is_loading() && !load_chunk(&db, Pace::Busy);
+    }
+}
+
+/// `false` if the chunk failed (logged).
+fn load_chunk(db: &Db, pace: Pace) -> bool {
+    match db.load_chunk(pace) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, "cannot load the message index");
+            false
         }
     }
 }
