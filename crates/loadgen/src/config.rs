@@ -121,6 +121,11 @@ pub struct CommonArgs {
     /// DeleteQueue after the run.
     #[arg(long)]
     pub delete_queue: bool,
+    /// SQS consumers wait for each DeleteMessageBatch reply before polling again. By default a
+    /// consumer keeps one delete in flight (on a second connection) while it polls, as NATS and
+    /// RabbitMQ consumers do with their acks, which neither protocol confirms.
+    #[arg(long)]
+    pub await_deletes: bool,
     /// Messages per SendMessageBatch (SQS); publishes in flight before awaiting their acks or
     /// confirms (NATS, RabbitMQ).
     #[arg(long, default_value_t = 10)]
@@ -174,6 +179,7 @@ pub struct Settings {
     pub queue: Option<String>,
     pub purge: bool,
     pub delete_queue: bool,
+    pub await_deletes: bool,
     pub batch: usize,
     pub size: usize,
     pub time_limit: Duration,
@@ -230,6 +236,7 @@ impl Settings {
             queue: args.queue,
             purge: args.purge,
             delete_queue: args.delete_queue,
+            await_deletes: args.await_deletes,
             batch: args.batch,
             size: args.size,
             time_limit: Duration::from_secs(duration_s),
@@ -242,6 +249,17 @@ impl Settings {
                 service: "sqs".to_owned(),
             },
         })
+    }
+}
+
+impl Settings {
+    /// An SQS consumer deletes on a second connection unless it awaits its deletes.
+    pub fn connections_per_consumer(&self) -> usize {
+        if self.kind == Kind::Sqs && !self.await_deletes {
+            2
+        } else {
+            1
+        }
     }
 }
 

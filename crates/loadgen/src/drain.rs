@@ -152,6 +152,7 @@ async fn consume<C: Consumer>(mut consumer: C, shared: Arc<Shared>) -> (u64, u64
             shared.stop.store(true, Ordering::Relaxed);
         }
     }
+    delete_errors += consumer.settle().await;
     (receive_errors, delete_errors)
 }
 

@@ -85,6 +85,7 @@ pub async fn consume<C: Consumer>(
         );
         consumed.counts.delete_errors += consumer.ack().await;
     }
+    consumed.counts.delete_errors += consumer.settle().await;
     consumed
 }
 
@@ -155,7 +156,8 @@ pub async fn run_e2e<T: Target>(target: &T, run: Arc<Run>, options: E2eOptions) 
     let latency = latency.summary();
     Ok(Report {
         mode: "e2e",
-        connections: options.producers + options.consumers,
+        connections: options.producers
+            + options.consumers * run.settings.connections_per_consumer(),
         producers: Some(options.producers),
         consumers: Some(options.consumers),
         duration_s: round_ms(duration_s),

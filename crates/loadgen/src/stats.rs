@@ -250,6 +250,8 @@ pub struct Report {
     pub producers: Option<usize>,
     pub consumers: Option<usize>,
     pub batch: usize,
+    /// SQS consumers waited for each delete before polling again (`--await-deletes`).
+    pub await_deletes: bool,
     pub size: usize,
     /// Seconds from the first send to the last producer's end.
     pub duration_s: f64,
@@ -283,6 +285,7 @@ impl Report {
             endpoint: without_password(&settings.endpoint),
             queue: queue.to_owned(),
             batch: settings.batch,
+            await_deletes: settings.await_deletes,
             size: settings.size,
             fifo: settings.fifo,
             groups: run.groups.map(|groups| groups.total()),

@@ -83,8 +83,14 @@ pub trait Consumer: Send + 'static {
         stamps: &mut Vec<Option<Stamp>>,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Acknowledges (deletes) what the last receive returned; how many acknowledgements failed.
+    /// Acknowledges (deletes) what the last receive returned; how many acknowledgements failed,
+    /// of this one or of an earlier one still in flight when it was sent.
     fn ack(&mut self) -> impl Future<Output = u64> + Send;
+
+    /// Waits for acknowledgements still in flight; how many of them failed.
+    fn settle(&mut self) -> impl Future<Output = u64> + Send {
+        std::future::ready(0)
+    }
 }
 
 #[cfg(test)]

@@ -99,11 +99,19 @@ impl Target for SqsTarget {
     }
 
     async fn consumer(&self, _index: u32, wait_time_s: u32) -> Result<SqsConsumer> {
+        let delete_lane = if self.run.settings.await_deletes {
+            None
+        } else {
+            Some(DeleteLane::Idle(Box::new(
+                Connection::open(self.endpoint.clone()).await?,
+            )))
+        };
         Ok(SqsConsumer {
             connection: Connection::open(self.endpoint.clone()).await?,
             receive: wire::receive_body(&self.queue_url, wait_time_s),
             deletes: DeleteBatchWriter::new(&self.queue_url),
             handles: Vec::with_capacity(RECEIVE_MAX),
+            delete_lane,
         })
     }
 
@@ -209,6 +217,25 @@ pub struct SqsConsumer {
     deletes: DeleteBatchWriter,
     /// Receipt handles of the last receive, to delete.
     handles: Vec<String>,
+    /// Where deletes go unless `--await-deletes`: a second connection, so the next receive
+    /// need not wait for the previous delete's reply.
+    delete_lane: Option<DeleteLane>,
+}
+
+/// The delete in flight on a consumer's second connection, or that connection while idle.
+enum DeleteLane {
+    Idle(Box<Connection>),
+    Busy(tokio::task::JoinHandle<(Box<Connection>, u64)>),
+}
+
+impl DeleteLane {
+    /// Waits for the delete in flight, if any: the idle connection and how many entries failed.
+    async fn settle(self) -> Result<(Box<Connection>, u64)> {
+        match self {
+            DeleteLane::Idle(connection) => Ok((connection, 0)),
+            DeleteLane::Busy(task) => task.await.context("delete task"),
+        }
+    }
 }
 
 impl Consumer for SqsConsumer {
@@ -235,19 +262,57 @@ impl Consumer for SqsConsumer {
     }
 
     async fn ack(&mut self) -> u64 {
-        let mut failed = 0;
-        let handles = std::mem::take(&mut self.handles);
         // A server that returns more than asked for still gets every message deleted.
-        for chunk in handles.chunks(wire::BATCH_ENTRIES_MAX) {
-            self.deletes.clear();
-            for handle in chunk {
-                self.deletes.push(handle);
-            }
-            failed += delete(&mut self.connection, self.deletes.body(), chunk.len()).await;
-        }
-        self.handles = handles;
+        let batches: Vec<(Bytes, usize)> = self
+            .handles
+            .chunks(wire::BATCH_ENTRIES_MAX)
+            .map(|chunk| {
+                self.deletes.clear();
+                for handle in chunk {
+                    self.deletes.push(handle);
+                }
+                (self.deletes.body(), chunk.len())
+            })
+            .collect();
         self.handles.clear();
-        failed
+        let settled = match self.delete_lane.take() {
+            Some(lane) => lane.settle().await.map_err(|error| {
+                // The lane's connection went down with its task: deletes go inline from now on.
+                log_error(format_args!("{error:#}"));
+            }),
+            None => Err(()),
+        };
+        let Ok((mut connection, failed_before)) = settled else {
+            let mut failed = 0;
+            for (body, entries) in batches {
+                failed += delete(&mut self.connection, body, entries).await;
+            }
+            return failed;
+        };
+        self.delete_lane = Some(DeleteLane::Busy(tokio::spawn(async move {
+            let mut failed = 0;
+            for (body, entries) in batches {
+                failed += delete(&mut connection, body, entries).await;
+            }
+            (connection, failed)
+        })));
+        failed_before
+    }
+
+    async fn settle(&mut self) -> u64 {
+        let Some(lane) = self.delete_lane.take() else {
+            return 0;
+        };
+        match lane.settle().await {
+            Ok((connection, failed)) => {
+                self.delete_lane = Some(DeleteLane::Idle(connection));
+                failed
+            }
+            Err(error) => {
+                log_error(format_args!("{error:#}"));
+                0
+            }
+        }
     }
 }
 
