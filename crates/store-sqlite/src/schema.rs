@@ -5,11 +5,19 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+// The page cache is kept small (8 MiB) on purpose. When a B-tree split takes its new pages from
+// a scattered free list (as it does after a large delete: a purged or deleted queue), SQLite
+// swaps them into order through the pending-byte page's number (page 262,145 with 4 KiB pages),
+// and every commit after such a swap ends by scanning the cache's whole hash table for pages
+// beyond the database's end. With a 64 MiB cache that scan was half of the writer's time, and
+// end-to-end throughput fell to about 0.6× for as long as the server ran. The index (decision
+// 0004) means only a queue's head and tail pages are hot, and they fit in 8 MiB; the scan
+// then costs ~6 % (docs/decisions/0006-a-small-page-cache.md).
 const PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
     PRAGMA foreign_keys = OFF;
-    PRAGMA cache_size = -65536;
+    PRAGMA cache_size = -8192;
     PRAGMA temp_store = MEMORY;
 ";
 
