@@ -461,6 +461,7 @@ fn as_u64(value: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::message;
 
     fn queue_with(messages: &[(u64, Millis, Option<&str>)]) -> QueueIndex {
         let mut queue = QueueIndex::default();
@@ -514,22 +515,6 @@ mod tests {
         assert_eq!(queue.oldest_sent_at, 200);
     }
 
-    fn grouped(body: &str, group: &str) -> tern_store::NewMessage {
-        tern_store::NewMessage {
-            message_id: format!("id-{body}"),
-            body: body.to_owned(),
-            attributes: Default::default(),
-            md5_of_body: String::new(),
-            md5_of_attributes: None,
-            sender_id: "s".to_owned(),
-            sent_at: 10,
-            visible_at: 10,
-            group_id: Some(group.to_owned()),
-            deduplication: None,
-            trace_header: None,
-        }
-    }
-
     #[test]
     fn loading_rebuilds_what_the_writes_left() {
         use tern_store::{CreateQueueOutcome, DeliveryOrder, NewQueue, ReceiveRequest};
@@ -547,7 +532,11 @@ mod tests {
         else {
             panic!("queue not created");
         };
-        let batch = [grouped("a1", "a"), grouped("a2", "a"), grouped("b1", "b")];
+        let batch = [
+            message("a1", Some("a"), 10),
+            message("a2", Some("a"), 10),
+            message("b1", Some("b"), 10),
+        ];
         crate::delivery::send(&db, queue.id, &batch).unwrap();
         let request = ReceiveRequest {
             max_messages: 1,

@@ -27,6 +27,8 @@ mod loader;
 mod operations;
 mod processes;
 mod schema;
+#[cfg(test)]
+mod test_support;
 mod topics;
 mod writer;
 
@@ -486,19 +488,7 @@ mod tests {
     #[tokio::test]
     async fn the_writer_loads_a_backlog_in_the_background() {
         let directory = tempfile::tempdir().unwrap();
-        let message = |number: usize| NewMessage {
-            message_id: format!("m{number}"),
-            body: format!("{number}"),
-            attributes: Default::default(),
-            md5_of_body: String::new(),
-            md5_of_attributes: None,
-            sender_id: "s".into(),
-            sent_at: 1,
-            visible_at: 1,
-            group_id: None,
-            deduplication: None,
-            trace_header: None,
-        };
+        let message = |number: usize| crate::test_support::message(&number.to_string(), None, 1);
         let queue_id = {
             let store = SqliteStore::open(directory.path()).unwrap();
             let Ok(CreateQueueOutcome::Created(queue)) = store

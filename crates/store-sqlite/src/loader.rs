@@ -180,6 +180,7 @@ mod tests {
     use tern_store::*;
 
     use super::*;
+    use crate::test_support::message;
     use crate::writer::Db;
     use crate::{delivery, operations, schema};
 
@@ -206,22 +207,6 @@ mod tests {
         match operations::create_queue(db, &queue).unwrap() {
             CreateQueueOutcome::Created(queue) => queue.id,
             CreateQueueOutcome::AlreadyExists(_) => panic!("queue {name} existed"),
-        }
-    }
-
-    fn message(body: &str, group: Option<&str>, sent_at: Millis) -> NewMessage {
-        NewMessage {
-            message_id: format!("id-{body}"),
-            body: body.to_owned(),
-            attributes: Default::default(),
-            md5_of_body: String::new(),
-            md5_of_attributes: None,
-            sender_id: "s".to_owned(),
-            sent_at,
-            visible_at: sent_at,
-            group_id: group.map(str::to_owned),
-            deduplication: None,
-            trace_header: None,
         }
     }
 
