@@ -68,6 +68,12 @@ struct ServeArgs {
     lambda: Vec<String>,
 }
 
+/// mimalloc instead of glibc's malloc: the writer thread allocates what the tokio workers free,
+/// and glibc's arenas made that cross-thread traffic ~15 % of the workers' time; measured in
+/// docs/decisions/0004-in-memory-message-index.md ("Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
