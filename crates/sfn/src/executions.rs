@@ -1,7 +1,6 @@
 //! Executions: start (asynchronous, synchronous for EXPRESS, idempotent by name), stop,
 //! describe, list, history and redrive.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -14,7 +13,7 @@ use tern_store::processes::{
 
 use crate::arn::{self, ArnKind};
 use crate::errors::{SfnError, SfnErrorCode, store_error};
-use crate::runner::{DeliverError, Runner};
+use crate::runner::{DeliverError, NOTHING_PENDING, Runner};
 use crate::{Engine, lock};
 
 /// Bound on executions running at once; past it `StartExecution` is refused.
@@ -273,14 +272,7 @@ impl Engine {
         };
         let runner = Runner::new(record, definition, execution, !express);
         let mut state = runner.state.lock().await;
-        let before = (BTreeSet::new(), BTreeSet::new());
-        let plan = self.plan(
-            &mut state,
-            effects,
-            before.clone(),
-            Vec::new(),
-            self.now_ms(),
-        )?;
+        let plan = self.plan_first_step(&mut state, effects)?;
         if runner.durable {
             match self
                 .store
@@ -295,7 +287,7 @@ impl Engine {
             }
         }
         lock(&self.running).insert(execution_arn.clone(), runner.clone());
-        self.perform(&runner, &mut state, plan, &before, &[]);
+        self.perform(&runner, &mut state, plan, &NOTHING_PENDING, &[]);
         if express && state.record.status == ExecutionStatus::Running {
             let now_ms = self.now_ms();
             let due = self.scaled_due(now_ms, now_ms.saturating_add(EXPRESS_DURATION_MAX_MS));
@@ -517,20 +509,13 @@ impl Engine {
         record.redriven_at = Some(now);
         let runner = Runner::new(record, definition, execution, true);
         let mut state = runner.state.lock().await;
-        let before = (BTreeSet::new(), BTreeSet::new());
-        let plan = self.plan(
-            &mut state,
-            effects,
-            before.clone(),
-            Vec::new(),
-            self.now_ms(),
-        )?;
+        let plan = self.plan_first_step(&mut state, effects)?;
         self.store
             .commit_step(plan.commit.clone())
             .await
             .map_err(store_error)?;
         lock(&self.running).insert(execution_arn.to_owned(), runner.clone());
-        self.perform(&runner, &mut state, plan, &before, &[]);
+        self.perform(&runner, &mut state, plan, &NOTHING_PENDING, &[]);
         Ok(now)
     }
 }

@@ -22,6 +22,10 @@ use tokio::task::AbortHandle;
 use crate::errors::{SfnError, store_error};
 use crate::{Engine, TaskRef, lock};
 
+/// The timers and tasks pending before a new runner's first step: none.
+pub(crate) const NOTHING_PENDING: (BTreeSet<u64>, BTreeSet<u64>) =
+    (BTreeSet::new(), BTreeSet::new());
+
 pub(crate) struct Runner {
     pub arn: String,
     pub machine_arn: String,
@@ -98,6 +102,15 @@ pub(crate) struct StepPlan {
 }
 
 impl Engine {
+    /// Plans a new runner's first step: no timer or task was pending before it.
+    pub(crate) fn plan_first_step(
+        &self,
+        state: &mut RunnerState,
+        effects: Vec<Effect>,
+    ) -> Result<StepPlan, SfnError> {
+        self.plan(state, effects, NOTHING_PENDING, Vec::new(), self.now_ms())
+    }
+
     /// Turns a step's effects into the commit that records them, updating `state.record`.
     pub(crate) fn plan(
         &self,
