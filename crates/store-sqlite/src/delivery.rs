@@ -79,7 +79,9 @@ fn insert_all(
 }
 
 fn index_sent(db: &Db, queue_id: u64, seq: u64, message: &NewMessage) -> SentMessage {
-    if let Some(queue) = db.index().queue_mut(queue_id) {
+    let mut index = db.index();
+    index.note_sent(seq);
+    if let Some(queue) = index.queue_mut(queue_id) {
         queue.insert(
             seq,
             message.visible_at,
@@ -228,10 +230,13 @@ fn candidates(
         return Vec::new();
     };
     let (now, retained_since) = (request.now, request.retained_since);
+    // Messages this batch sent are not on stable storage before its fsync, and a receive may be
+    // answered before it (decision 0007).
+    let below = index.receivable_below();
     let seqs = match &request.order {
         DeliveryOrder::FifoByGroup { after_group } => {
             let after = progress.last_group.clone().or_else(|| after_group.clone());
-            let horizon = index.fifo_horizon();
+            let horizon = index.fifo_horizon().min(below.saturating_sub(1));
             let (picked, walk) =
                 queue.fifo_runs(now, retained_since, limit, after.as_deref(), horizon);
             progress.record(walk);
@@ -239,16 +244,17 @@ fn candidates(
         }
         DeliveryOrder::FairByGroup { after_group } => {
             let after = progress.last_group.clone().or_else(|| after_group.clone());
-            let (mut picked, walk) = queue.fair_heads(now, retained_since, limit, after.as_deref());
+            let (mut picked, walk) =
+                queue.fair_heads(now, retained_since, limit, below, after.as_deref());
             progress.record(walk);
             let wanted = limit.saturating_sub(picked.len());
             if wanted > 0 {
-                let oldest = queue.oldest_visible(now, retained_since, wanted, &picked);
+                let oldest = queue.oldest_visible(now, retained_since, wanted, below, &picked);
                 picked.extend(oldest);
             }
             picked
         }
-        DeliveryOrder::BestEffort => queue.oldest_visible(now, retained_since, limit, &[]),
+        DeliveryOrder::BestEffort => queue.oldest_visible(now, retained_since, limit, below, &[]),
     };
     seqs.into_iter()
         .filter_map(|seq| {

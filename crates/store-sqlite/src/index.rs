@@ -152,18 +152,20 @@ impl QueueIndex {
             .is_some_and(|entry| entry.visible_at <= now && entry.sent_at >= retained_since)
     }
 
-    /// Up to `limit` visible, retained messages, by visibility time then age, skipping `taken`.
+    /// Up to `limit` visible, retained messages below seq `below`, by visibility time then age,
+    /// skipping `taken`.
     pub fn oldest_visible(
         &self,
         now: Millis,
         retained_since: Millis,
         limit: usize,
+        below: u64,
         taken: &[u64],
     ) -> Vec<u64> {
         self.by_visibility
             .range(..=(now, u64::MAX))
             .map(|&(_, seq)| seq)
-            .filter(|seq| !taken.contains(seq))
+            .filter(|&seq| seq < below && !taken.contains(&seq))
             .filter(|seq| {
                 self.messages
                     .get(seq)
@@ -243,18 +245,20 @@ impl QueueIndex {
         (picked, walk)
     }
 
-    /// Fair queues: the oldest receivable message of each of up to `limit` groups, in rotation.
+    /// Fair queues: the oldest receivable message below seq `below` of each of up to `limit`
+    /// groups, in rotation.
     pub fn fair_heads(
         &self,
         now: Millis,
         retained_since: Millis,
         limit: usize,
+        below: u64,
         after: Option<&str>,
     ) -> (Vec<u64>, GroupWalk) {
         let mut picked = Vec::new();
         let walk = self.walk_groups(after, |members| {
             let head = members
-                .iter()
+                .range(..below)
                 .copied()
                 .find(|&seq| self.is_receivable(seq, now, retained_since));
             picked.extend(head);
@@ -340,6 +344,9 @@ pub struct Index {
     queues: HashMap<u64, QueueIndex>,
     /// `None` once every row is loaded.
     pending: Option<PendingLoad>,
+    /// The first seq sent in the batch being run: it and every later seq are not on stable
+    /// storage until the batch's fsync, so receives skip them ([`crate::wal`]).
+    unsynced_from: Option<u64>,
 }
 
 impl Index {
@@ -385,6 +392,21 @@ impl Index {
 
     pub fn pending(&self) -> Option<PendingLoad> {
         self.pending
+    }
+
+    /// A new batch begins: every message sent before it is on stable storage.
+    pub fn begin_batch(&mut self) {
+        self.unsynced_from = None;
+    }
+
+    /// Records a seq this batch sent (seqs only grow, so the first is the lowest).
+    pub fn note_sent(&mut self, seq: u64) {
+        self.unsynced_from = Some(self.unsynced_from.map_or(seq, |first| first.min(seq)));
+    }
+
+    /// Receives may hand out messages below this seq: the ones sent before this batch.
+    pub fn receivable_below(&self) -> u64 {
+        self.unsynced_from.unwrap_or(u64::MAX)
     }
 
     pub fn set_pending(&mut self, pending: Option<PendingLoad>) {
@@ -460,6 +482,8 @@ fn as_u64(value: i64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use tern_store::{DeliveryOrder, ReceiveRequest};
+
     use super::*;
     use crate::test_support::message;
 
@@ -474,9 +498,9 @@ mod tests {
     #[test]
     fn visible_messages_come_oldest_first_and_hidden_ones_wait() {
         let mut queue = queue_with(&[(1, 10, None), (2, 5, None), (3, 50, None)]);
-        assert_eq!(queue.oldest_visible(10, 0, 10, &[]), [2, 1]);
+        assert_eq!(queue.oldest_visible(10, 0, 10, u64::MAX, &[]), [2, 1]);
         queue.record_receive(2, 100);
-        assert_eq!(queue.oldest_visible(10, 0, 10, &[]), [1]);
+        assert_eq!(queue.oldest_visible(10, 0, 10, u64::MAX, &[]), [1]);
         assert_eq!(queue.next_visible_at(10), Some(50));
         assert_eq!(queue.counts(10), (1, 1, 1));
         queue.remove(2);
@@ -501,7 +525,7 @@ mod tests {
     #[test]
     fn the_rotation_starts_after_the_last_group_and_wraps() {
         let queue = queue_with(&[(1, 0, Some("a")), (2, 0, Some("b")), (3, 0, Some("c"))]);
-        let (picked, _) = queue.fair_heads(0, 0, 2, Some("b"));
+        let (picked, _) = queue.fair_heads(0, 0, 2, u64::MAX, Some("b"));
         assert_eq!(picked, [3, 1]);
     }
 
@@ -515,29 +539,71 @@ mod tests {
         assert_eq!(queue.oldest_sent_at, 200);
     }
 
-    #[test]
-    fn loading_rebuilds_what_the_writes_left() {
-        use tern_store::{CreateQueueOutcome, DeliveryOrder, NewQueue, ReceiveRequest};
+    /// A database with one queue, as the writer thread would hold it.
+    fn db_with_queue() -> (tempfile::TempDir, crate::writer::Db, u64) {
         let directory = tempfile::tempdir().unwrap();
         let connection = crate::schema::open(&directory.path().join("index.sqlite3")).unwrap();
         let db = crate::writer::Db::open(connection).unwrap();
-        let new_queue = NewQueue {
+        let new_queue = tern_store::NewQueue {
             name: "q".to_owned(),
             attributes: Default::default(),
             tags: Default::default(),
             now: 1,
         };
-        let Ok(CreateQueueOutcome::Created(queue)) =
+        let Ok(tern_store::CreateQueueOutcome::Created(queue)) =
             crate::operations::create_queue(&db, &new_queue)
         else {
             panic!("queue not created");
         };
+        (directory, db, queue.id)
+    }
+
+    #[test]
+    fn a_receive_skips_what_its_own_batch_sent() {
+        let (_directory, db, queue_id) = db_with_queue();
+        crate::delivery::send(&db, queue_id, &[message("old", Some("g"), 10)]).unwrap();
+        db.index().begin_batch();
+        crate::delivery::send(&db, queue_id, &[message("new", Some("g"), 10)]).unwrap();
+        let orders = [
+            DeliveryOrder::BestEffort,
+            DeliveryOrder::FairByGroup { after_group: None },
+            DeliveryOrder::FifoByGroup { after_group: None },
+        ];
+        for order in orders {
+            let request = ReceiveRequest {
+                max_messages: 10,
+                now: 20,
+                hidden_until: 20,
+                order,
+                ..Default::default()
+            };
+            let received = crate::delivery::receive(&db, queue_id, &request).unwrap();
+            let bodies: Vec<_> = received.messages.iter().map(|m| m.body.as_str()).collect();
+            assert_eq!(bodies, ["old"], "{:?}", request.order);
+        }
+        db.index().begin_batch();
+        let request = ReceiveRequest {
+            max_messages: 10,
+            now: 20,
+            hidden_until: 30,
+            ..Default::default()
+        };
+        let received = crate::delivery::receive(&db, queue_id, &request).unwrap();
+        let mut bodies: Vec<_> = received.messages.iter().map(|m| m.body.as_str()).collect();
+        bodies.sort_unstable();
+        assert_eq!(bodies, ["new", "old"], "the next batch may hand it out");
+    }
+
+    #[test]
+    fn loading_rebuilds_what_the_writes_left() {
+        let (_directory, db, queue_id) = db_with_queue();
         let batch = [
             message("a1", Some("a"), 10),
             message("a2", Some("a"), 10),
             message("b1", Some("b"), 10),
         ];
-        crate::delivery::send(&db, queue.id, &batch).unwrap();
+        crate::delivery::send(&db, queue_id, &batch).unwrap();
+        db.index().begin_batch();
         let request = ReceiveRequest {
             max_messages: 1,
             now: 20,
@@ -545,12 +611,12 @@ mod tests {
             order: DeliveryOrder::FifoByGroup { after_group: None },
             ..Default::default()
         };
-        let received = crate::delivery::receive(&db, queue.id, &request).unwrap();
+        let received = crate::delivery::receive(&db, queue_id, &request).unwrap();
         assert_eq!(received.messages.len(), 1);
 
         let loaded = Index::load(&db).unwrap();
         let live = db.index();
-        let (Some(loaded), Some(live)) = (loaded.queue(queue.id), live.queue(queue.id)) else {
+        let (Some(loaded), Some(live)) = (loaded.queue(queue_id), live.queue(queue_id)) else {
             panic!("queue missing from an index");
         };
         assert_eq!(loaded.counts(20), live.counts(20));

@@ -1,5 +1,5 @@
-//! The embedded default store: one SQLite database in WAL mode with `synchronous=FULL` under the
-//! data directory, owned by a single writer thread.
+//! The embedded default store: one SQLite database in WAL mode under the data directory, owned
+//! by a single writer thread that fsyncs the WAL after every batch ([`wal`]).
 //!
 //! Why one writer: SQLite serialises writers anyway, and a single owner lets every request that
 //! arrives while a commit is being fsync'd join the *next* commit. That is group commit: one
@@ -7,6 +7,8 @@
 //! throughput. See `docs/decisions/0001-embedded-store.md` for the measurements.
 //!
 //! - [`writer`]: the thread, its job queue and the batch/commit loop.
+//! - [`wal`]: the fsync of the write-ahead log after each commit, and the poisoned state an
+//!   fsync failure leaves.
 //! - [`schema`]: tables, indexes and pragmas.
 //! - [`index`]: the in-memory index of every queue's messages, rebuilt at open, through which
 //!   the hot path finds its rows (SQLite is touched by primary key only).
@@ -30,6 +32,7 @@ mod schema;
 #[cfg(test)]
 mod test_support;
 mod topics;
+mod wal;
 mod writer;
 
 use std::fs::File;
@@ -138,7 +141,9 @@ impl Store for SqliteStore {
     fn receive(&self, queue_id: u64, request: ReceiveRequest) -> StoreFuture<'_, ReceiveOutcome> {
         Box::pin(
             self.writer
-                .run_indexed(move |connection| delivery::receive(connection, queue_id, &request)),
+                .run_answered(writer::Answer::Written, move |connection| {
+                    delivery::receive(connection, queue_id, &request)
+                }),
         )
     }
 

@@ -235,7 +235,9 @@ mod tests {
         }
     }
 
+    /// A receive in a batch of its own, as the writer would run it after the sends before it.
     fn receive(db: &Db, queue_id: u64, request: &ReceiveRequest) -> Vec<ReceivedMessage> {
+        db.index().begin_batch();
         delivery::receive(db, queue_id, request).unwrap().messages
     }
 

@@ -1,5 +1,6 @@
 //! Tables, indexes and the pragmas that make SQLite durable: WAL with `synchronous=FULL` fsyncs
-//! the log on every commit, which is what lets a reply mean "on stable storage".
+//! the log on every commit while the store opens and migrates; the writer thread then switches
+//! to `synchronous=NORMAL` and fsyncs the log itself after each batch ([`crate::wal`]).
 
 use std::path::Path;
 

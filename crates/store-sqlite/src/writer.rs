@@ -1,9 +1,10 @@
 //! The single writer thread and its group-commit loop.
 //!
 //! Requests become jobs on a bounded channel. The thread takes whatever jobs are waiting (up to
-//! [`BATCH_JOBS_MAX`]), runs each inside its own savepoint of one transaction, commits once, and
-//! only then answers every job in the batch. While it sits in the commit's fsync, new jobs queue
-//! up and form the next batch, so the batch size grows with load by itself.
+//! [`BATCH_JOBS_MAX`]), runs each inside its own savepoint of one transaction, commits once
+//! (writing the WAL), answers the receives, fsyncs the WAL ([`crate::wal`]) and only then answers
+//! every other job in the batch. While it sits in the fsync, new jobs queue up and form the next
+//! batch, so the batch size grows with load by itself.
 //!
 //! The thread also owns the in-memory message [`Index`]: queue jobs get both through [`Db`].
 //! Memory has no savepoints, so when a job fails (its savepoint rolled back) or a commit fails,
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::index::Index;
 use crate::loader::{self, LoadBudget, Pace};
+use crate::wal::{self, Wal};
 
 /// The writer thread's state: the connection, and the index of every queue's messages that
 /// mirrors the `messages` table.
@@ -111,10 +113,31 @@ const STATEMENT_CACHE_CAPACITY: usize = 256;
 /// Jobs waiting for the writer at most; senders wait (asynchronously) beyond it.
 const QUEUE_JOBS_MAX: usize = 8_192;
 
-/// Called once the batch's transaction has committed (or failed to), to answer one job.
+/// Called once the batch has committed and is as durable as the job asked (or failed), to answer
+/// one job.
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// Runs the job in its savepoint; `false` in the second place if the job failed.
-type Job = Box<dyn FnOnce(&Db) -> (Completion, bool) + Send>;
+/// Runs the job in its savepoint.
+type Job = Box<dyn FnOnce(&Db) -> Ran + Send>;
+
+/// What running a job left: the answer to send once the batch commits.
+struct Ran {
+    completion: Completion,
+    succeeded: bool,
+    answer: Answer,
+}
+
+/// When a committed job is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Once the WAL is fsync'd: the change survives power loss. Every write a client would call
+    /// acknowledged.
+    Synced,
+    /// Once the commit has written the WAL, before its fsync: the change survives the process
+    /// (`kill -9`) but not a power loss. Only for a receive's lease, which at-least-once delivery
+    /// lets a crash undo; a receive never returns a message sent in its own batch, so what it
+    /// hands out is itself on stable storage (decision 0007).
+    Written,
+}
 
 enum Command {
     Job(Job),
@@ -132,10 +155,17 @@ pub struct Writer {
 
 impl Writer {
     pub fn start(db: Db) -> std::io::Result<Self> {
+        let wal = match db.path() {
+            Some(path) if !path.is_empty() => Wal::of_database(std::path::Path::new(path)),
+            _ => return Err(std::io::Error::other("the store needs a database file")),
+        };
+        // From here on a commit only writes the WAL; the loop fsyncs it before answering writes.
+        db.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(std::io::Error::other)?;
         let (sender, receiver) = mpsc::channel(QUEUE_JOBS_MAX);
         let thread = std::thread::Builder::new()
             .name("tern-store-writer".to_owned())
-            .spawn(move || run_loop(db, receiver))?;
+            .spawn(move || run_loop(db, wal, receiver))?;
         Ok(Self {
             sender,
             thread: std::sync::Mutex::new(Some(thread)),
@@ -157,6 +187,15 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&Db) -> rusqlite::Result<R> + Send + 'static,
     {
+        self.run_answered(Answer::Synced, operation).await
+    }
+
+    /// Like [`Writer::run_indexed`], answered as `answer` says.
+    pub async fn run_answered<R, F>(&self, answer_when: Answer, operation: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Db) -> rusqlite::Result<R> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |db| {
             let outcome = in_savepoint(db, operation);
@@ -169,7 +208,11 @@ impl Writer {
                 // The caller may have gone away (client disconnected); the write stands anyway.
                 let _ = reply.send(result);
             });
-            (completion, succeeded)
+            Ran {
+                completion,
+                succeeded,
+                answer: answer_when,
+            }
         });
         self.sender
             .send(Command::Job(job))
@@ -216,7 +259,7 @@ fn in_savepoint<R>(
     }
 }
 
-fn run_loop(db: Db, mut receiver: mpsc::Receiver<Command>) {
+fn run_loop(db: Db, mut wal: Wal, mut receiver: mpsc::Receiver<Command>) {
     // Set when a chunk failed: the loop then waits for jobs as usual and tries again after the
     // next batch, rather than retrying in a spin.
     let mut load_failed = false;
@@ -249,7 +292,7 @@ fn run_loop(db: Db, mut receiver: mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&db, jobs);
+        commit_batch(&db, &mut wal, jobs);
         if let Some(done) = close_request {
             drop(db);
             let _ = done.send(());
@@ -270,32 +313,58 @@ fn load_chunk(db: &Db, pace: Pace) -> bool {
     }
 }
 
-fn commit_batch(db: &Db, jobs: Vec<Job>) {
+/// Runs the jobs in one transaction and commits it, which writes the WAL without syncing it;
+/// answers the receives, fsyncs the WAL, and answers the rest. A batch that did not commit
+/// changed nothing and is answered at once.
+fn commit_batch(db: &Db, wal: &mut Wal, jobs: Vec<Job>) {
     if jobs.is_empty() {
         return;
     }
+    // Every message sent before this batch is on stable storage (a batch that sends ends with an
+    // fsync); what this batch sends is not until its own.
+    db.index().begin_batch();
     let began = execute_cached(db, "BEGIN IMMEDIATE");
-    let mut completions: Vec<Completion> = Vec::with_capacity(jobs.len());
+    let mut synced: Vec<Completion> = Vec::with_capacity(jobs.len());
+    let mut written: Vec<Completion> = Vec::new();
     let mut all_succeeded = true;
     for job in jobs {
-        let (completion, succeeded) = job(db);
-        completions.push(completion);
-        all_succeeded &= succeeded;
+        let ran = job(db);
+        match ran.answer {
+            Answer::Synced => synced.push(ran.completion),
+            Answer::Written => written.push(ran.completion),
+        }
+        all_succeeded &= ran.succeeded;
     }
-    let committed = began
-        .and_then(|()| execute_cached(db, "COMMIT"))
-        .map_err(|error| {
-            tracing::error!(%error, "group commit failed");
-            // Leave no transaction open for the next batch.
-            let _ = db.execute_batch("ROLLBACK");
-            error.to_string()
-        });
+    let committed = match began {
+        Ok(()) if wal.is_poisoned() => Err(wal::POISONED.to_owned()),
+        Ok(()) => execute_cached(db, "COMMIT").map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(reason) = &committed {
+        tracing::error!(%reason, "group commit failed");
+        // Leave no transaction open for the next batch.
+        let _ = db.execute_batch("ROLLBACK");
+    }
     if !all_succeeded || committed.is_err() {
         // Some change the index already shows was rolled back.
         db.rebuild_index();
     }
-    tracing::trace!(jobs = completions.len(), "group commit");
-    for completion in completions {
-        completion(committed.clone());
+    tracing::trace!(jobs = synced.len() + written.len(), "group commit");
+    if let Err(reason) = committed {
+        for completion in written.into_iter().chain(synced) {
+            completion(Err(reason.clone()));
+        }
+        return;
+    }
+    for completion in written {
+        completion(Ok(()));
+    }
+    if synced.is_empty() {
+        // Only receives: their leases may wait for the next batch's fsync.
+        return;
+    }
+    let durable = wal.sync();
+    for completion in synced {
+        completion(durable.clone());
     }
 }

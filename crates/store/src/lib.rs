@@ -2,7 +2,9 @@
 //! (send these messages, receive up to N visible ones, delete by receipt), not in rows or keys.
 //!
 //! - [`Store`]: the trait every backend implements. Every method that changes state resolves
-//!   only once the change is on stable storage; that is the whole durability story of Tern.
+//!   only once the change is on stable storage; that is the whole durability story of Tern. The
+//!   one exception is a receive's lease, which at-least-once delivery lets a crash undo
+//!   (decision 0007).
 //! - Topics and subscriptions (SNS) are stored here too, and [`Store::publish`] fans one message
 //!   out to many queues in one commit.
 //! - [`processes`]: the process manager's contract ([`processes::ProcessStore`]): state
@@ -49,7 +51,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send
 ///
 /// Contract shared by all methods:
 /// - A returned `Ok` for a state change means the change survives a crash of the process and of
-///   the machine (fsync or the engine's equivalent).
+///   the machine (fsync or the engine's equivalent). Except [`Store::receive`]'s: see there.
 /// - Operations on one queue are linearizable: a receive never returns a message whose delete
 ///   was already acknowledged, and two receives never both get the same receive of a message.
 /// - Queue ids are never reused, so receipts of a deleted queue never match a new one.
@@ -74,6 +76,11 @@ pub trait Store: Send + Sync + 'static {
     /// Takes up to `max_messages` messages that are visible at `now` (in the requested order),
     /// hides each until `hidden_until`, counts the receive and gives each a fresh receipt.
     /// Messages past the dead-letter target's receive count move there instead.
+    ///
+    /// The lease (hidden until, receive count, receipt) need only survive a crash of the
+    /// process: a backend may answer before it is on stable storage, so that a machine crash
+    /// makes the messages visible again early, which at-least-once delivery allows. It must
+    /// never return a message whose send is not on stable storage (decision 0007).
     fn receive(&self, queue_id: u64, request: ReceiveRequest) -> StoreFuture<'_, ReceiveOutcome>;
 
     /// Deletes each message whose receipt is its latest one.

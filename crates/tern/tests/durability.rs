@@ -338,6 +338,41 @@ async fn acknowledged_queue_changes_survive_kill_9() {
     );
 }
 
+/// A receive is answered once its lease is written, before the fsync (decision 0007): killing
+/// the process does not undo it, so the messages stay in flight, counted once, and the receipts
+/// handed out before the crash still delete them.
+#[tokio::test]
+async fn a_receive_survives_kill_9() {
+    let mut server = TestServer::start();
+    let client = server.client();
+    let url = create_queue(&client, "leases", &[]).await;
+    for body in ["one", "two", "three"] {
+        send(&client, &url, body).await;
+    }
+    let received = receive(&client, &url, 10, Some(300)).await;
+    assert_eq!(received.len(), 3);
+
+    server.kill9();
+    let client = server.client();
+
+    assert_eq!(counters(&client, &url).await, (0, 3, 0), "still in flight");
+    assert!(receive(&client, &url, 10, None).await.is_empty());
+    for message in &received {
+        client
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("DeleteMessage after kill -9: {error:?}"));
+    }
+    assert_eq!(
+        counters(&client, &url).await,
+        (0, 0, 0),
+        "deleted by receipts from before the crash"
+    );
+}
+
 /// What the load's clients saw acknowledged. A body is a message's identity.
 #[derive(Default)]
 struct Ledger {
