@@ -122,10 +122,15 @@ pub struct CommonArgs {
     #[arg(long)]
     pub delete_queue: bool,
     /// SQS consumers wait for each DeleteMessageBatch reply before polling again. By default a
-    /// consumer keeps one delete in flight (on a second connection) while it polls, as NATS and
-    /// RabbitMQ consumers do with their acks, which neither protocol confirms.
-    #[arg(long)]
+    /// consumer keeps its deletes in flight (on connections of their own) while it polls, as NATS
+    /// and RabbitMQ consumers do with their acks, which neither protocol confirms.
+    #[arg(long, conflicts_with = "deletes_in_flight")]
     pub await_deletes: bool,
+    /// DeleteMessageBatch calls an SQS consumer keeps in flight at most, each on its own
+    /// connection, before it waits for the oldest (AWS's buffered SQS client allows 5 outbound
+    /// batches by default).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub deletes_in_flight: u32,
     /// Messages per SendMessageBatch (SQS); publishes in flight before awaiting their acks or
     /// confirms (NATS, RabbitMQ).
     #[arg(long, default_value_t = 10)]
@@ -180,6 +185,7 @@ pub struct Settings {
     pub purge: bool,
     pub delete_queue: bool,
     pub await_deletes: bool,
+    pub deletes_in_flight: usize,
     pub batch: usize,
     pub size: usize,
     pub time_limit: Duration,
@@ -237,6 +243,7 @@ impl Settings {
             purge: args.purge,
             delete_queue: args.delete_queue,
             await_deletes: args.await_deletes,
+            deletes_in_flight: args.deletes_in_flight as usize,
             batch: args.batch,
             size: args.size,
             time_limit: Duration::from_secs(duration_s),
@@ -253,10 +260,10 @@ impl Settings {
 }
 
 impl Settings {
-    /// An SQS consumer deletes on a second connection unless it awaits its deletes.
+    /// An SQS consumer deletes on connections of its own unless it awaits its deletes.
     pub fn connections_per_consumer(&self) -> usize {
         if self.kind == Kind::Sqs && !self.await_deletes {
-            2
+            1 + self.deletes_in_flight
         } else {
             1
         }
@@ -324,6 +331,17 @@ mod tests {
         assert_eq!(settings.kind, Kind::Sqs);
         assert_eq!(settings.rate, None);
         assert!(!settings.fifo);
+        assert_eq!(settings.deletes_in_flight, 2);
+        assert_eq!(settings.connections_per_consumer(), 3);
+    }
+
+    #[test]
+    fn awaited_deletes_need_no_connection_of_their_own() {
+        let settings = parse("loadgen e2e --await-deletes").unwrap();
+        assert_eq!(settings.connections_per_consumer(), 1);
+        let settings = parse("loadgen e2e --deletes-in-flight 5").unwrap();
+        assert_eq!(settings.connections_per_consumer(), 6);
+        assert!(parse("loadgen e2e --await-deletes --deletes-in-flight 3").is_err());
     }
 
     #[test]
@@ -364,6 +382,8 @@ mod tests {
             "loadgen send --messages 100000001",
             "loadgen send --threads 0",
             "loadgen send --groups 0",
+            "loadgen e2e --deletes-in-flight 0",
+            "loadgen e2e --deletes-in-flight 17",
             "loadgen send --rate 0.5",
             "loadgen send --rate 2000000",
             "loadgen send --endpoint https://127.0.0.1:9324",

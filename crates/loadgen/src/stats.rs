@@ -252,6 +252,8 @@ pub struct Report {
     pub batch: usize,
     /// SQS consumers waited for each delete before polling again (`--await-deletes`).
     pub await_deletes: bool,
+    /// SQS consumers' deletes in flight at most (none when they await each).
+    pub deletes_in_flight: Option<usize>,
     pub size: usize,
     /// Seconds from the first send to the last producer's end.
     pub duration_s: f64,
@@ -286,6 +288,9 @@ impl Report {
             queue: queue.to_owned(),
             batch: settings.batch,
             await_deletes: settings.await_deletes,
+            deletes_in_flight: (settings.kind == crate::config::Kind::Sqs
+                && !settings.await_deletes)
+                .then_some(settings.deletes_in_flight),
             size: settings.size,
             fifo: settings.fifo,
             groups: run.groups.map(|groups| groups.total()),

@@ -6,6 +6,7 @@
 //! messages is in flight, and a consumer records what it received before deleting it, so the
 //! order the tracker sees is the order the queue handed messages out.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -99,19 +100,19 @@ impl Target for SqsTarget {
     }
 
     async fn consumer(&self, _index: u32, wait_time_s: u32) -> Result<SqsConsumer> {
-        let delete_lane = if self.run.settings.await_deletes {
-            None
-        } else {
-            Some(DeleteLane::Idle(Box::new(
-                Connection::open(self.endpoint.clone()).await?,
-            )))
-        };
+        let mut delete_lanes = VecDeque::new();
+        if !self.run.settings.await_deletes {
+            for _ in 0..self.run.settings.deletes_in_flight {
+                let connection = Connection::open(self.endpoint.clone()).await?;
+                delete_lanes.push_back(DeleteLane::Idle(Box::new(connection)));
+            }
+        }
         Ok(SqsConsumer {
             connection: Connection::open(self.endpoint.clone()).await?,
             receive: wire::receive_body(&self.queue_url, wait_time_s),
             deletes: DeleteBatchWriter::new(&self.queue_url),
             handles: Vec::with_capacity(RECEIVE_MAX),
-            delete_lane,
+            delete_lanes,
         })
     }
 
@@ -217,9 +218,10 @@ pub struct SqsConsumer {
     deletes: DeleteBatchWriter,
     /// Receipt handles of the last receive, to delete.
     handles: Vec<String>,
-    /// Where deletes go unless `--await-deletes`: a second connection, so the next receive
-    /// need not wait for the previous delete's reply.
-    delete_lane: Option<DeleteLane>,
+    /// Where deletes go unless `--await-deletes`: connections of their own, used in turn, so the
+    /// next receive waits for a delete's reply only when `--deletes-in-flight` are out. Empty
+    /// when deletes go inline.
+    delete_lanes: VecDeque<DeleteLane>,
 }
 
 /// The delete in flight on a consumer's second connection, or that connection while idle.
@@ -275,7 +277,8 @@ impl Consumer for SqsConsumer {
             })
             .collect();
         self.handles.clear();
-        let settled = match self.delete_lane.take() {
+        // The lane used longest ago: busy only if every lane is.
+        let settled = match self.delete_lanes.pop_front() {
             Some(lane) => lane.settle().await.map_err(|error| {
                 // The lane's connection went down with its task: deletes go inline from now on.
                 log_error(format_args!("{error:#}"));
@@ -289,30 +292,30 @@ impl Consumer for SqsConsumer {
             }
             return failed;
         };
-        self.delete_lane = Some(DeleteLane::Busy(tokio::spawn(async move {
-            let mut failed = 0;
-            for (body, entries) in batches {
-                failed += delete(&mut connection, body, entries).await;
-            }
-            (connection, failed)
-        })));
+        self.delete_lanes
+            .push_back(DeleteLane::Busy(tokio::spawn(async move {
+                let mut failed = 0;
+                for (body, entries) in batches {
+                    failed += delete(&mut connection, body, entries).await;
+                }
+                (connection, failed)
+            })));
         failed_before
     }
 
     async fn settle(&mut self) -> u64 {
-        let Some(lane) = self.delete_lane.take() else {
-            return 0;
-        };
-        match lane.settle().await {
-            Ok((connection, failed)) => {
-                self.delete_lane = Some(DeleteLane::Idle(connection));
-                failed
-            }
-            Err(error) => {
-                log_error(format_args!("{error:#}"));
-                0
+        let mut failed = 0;
+        for lane in std::mem::take(&mut self.delete_lanes) {
+            match lane.settle().await {
+                Ok((connection, lane_failed)) => {
+                    self.delete_lanes.push_back(DeleteLane::Idle(connection));
+                    failed += lane_failed;
+                }
+                // That lane's connection is gone; the others carry on.
+                Err(error) => log_error(format_args!("{error:#}")),
             }
         }
+        failed
     }
 }
 
