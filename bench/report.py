@@ -37,9 +37,13 @@ DURABILITY = """\
 What an acknowledgement means differs between the targets; each is driven with the strongest
 ordinary acknowledgement its protocol offers, and these are the guarantees behind the figures:
 
-- **Tern**: a `SendMessageBatch` reply is sent only after the embedded store's commit returned,
-  and the store (SQLite in WAL mode, `synchronous=FULL`, group commit) fsyncs that commit: an
-  acknowledged message survives `kill -9` and power loss. Deletes are durable commits too.
+- **Tern**: a `SendMessageBatch` reply is sent only after the embedded store's commit returned
+  and the writer thread fsynced the WAL behind it (SQLite in WAL mode, group commit, one
+  `fdatasync` per batch): an acknowledged message survives `kill -9` and power loss. Deletes are
+  durable the same way. A `ReceiveMessage` reply comes once its lease is written to the WAL,
+  before that fsync: the lease survives `kill -9`, and a power loss may make the messages
+  visible again early, which at-least-once delivery allows; a receive never hands out a message
+  whose send is not yet fsynced (decision 0007).
 - **NATS JetStream** (one server, file storage, replicas 1): the `PublishAck` comes once the
   message is written to the stream's file store, **before it is fsynced**: by default JetStream
   syncs its files to disk on a timer (every two minutes by default; the `sync_interval` setting
