@@ -440,6 +440,46 @@ mod tests {
         assert!(matches!(second, Err(OpenError::Locked { .. })));
     }
 
+    /// An fsync that fails poisons the store: the write it covered is refused, and so is every
+    /// later one, reads and receives included, until a restart.
+    #[tokio::test]
+    async fn a_failed_fsync_refuses_every_later_write() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path()).unwrap();
+        // SQLite keeps writing to the descriptor it holds; the writer opens the log for its own
+        // fsync at the first batch, and cannot any more: how an fsync failure looks from here.
+        let mut wal = directory.path().join(DATABASE_FILE_NAME).into_os_string();
+        wal.push("-wal");
+        std::fs::remove_file(&wal).unwrap();
+        let created = store
+            .create_queue(NewQueue {
+                name: "q".into(),
+                attributes: Default::default(),
+                tags: Default::default(),
+                now: 1,
+            })
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            created.contains("cannot fsync the write-ahead log"),
+            "{created}"
+        );
+
+        let message = crate::test_support::message("m", None, 1);
+        let sent = store.send(1, vec![message]).await.unwrap_err().to_string();
+        assert!(sent.contains(wal::POISONED), "{sent}");
+        let request = ReceiveRequest {
+            max_messages: 10,
+            now: 2,
+            hidden_until: 3,
+            ..Default::default()
+        };
+        let received = store.receive(1, request).await.map(|_| ()).unwrap_err();
+        assert!(received.to_string().contains(wal::POISONED), "{received}");
+    }
+
     #[tokio::test]
     async fn data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
