@@ -122,6 +122,7 @@ impl Broker {
                 *lock(&entry.group_cursor) = outcome.last_group;
             }
             let look_again = outcome.groups_left_unprobed;
+            let next_visible = outcome.next_visible_at;
             let messages = outcome.messages;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             if !messages.is_empty() || remaining.is_zero() || self.is_shutting_down() {
@@ -133,11 +134,6 @@ impl Broker {
                 rescans += 1;
                 continue;
             }
-            let next_visible = self
-                .store
-                .next_visible_at(record.id, now)
-                .await
-                .map_err(store_error)?;
             let nap = next_visible
                 .map(|at| Duration::from_millis(at.saturating_sub(self.now())))
                 .map_or(remaining, |until_visible| until_visible.min(remaining));

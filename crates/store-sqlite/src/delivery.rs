@@ -331,6 +331,11 @@ pub fn receive(
     }
     outcome.last_group = progress.last_group;
     outcome.groups_left_unprobed = !progress.complete;
+    if outcome.messages.is_empty() {
+        // In this job, not a second one: an empty long poll would otherwise wait a whole batch
+        // (and its fsync) more before it sleeps.
+        outcome.next_visible_at = crate::operations::next_visible_at(db, queue_id, request.now);
+    }
     if let Some(attempt) = &request.attempt {
         record_attempt(db, queue_id, attempt, &outcome.messages)?;
     }

@@ -207,13 +207,6 @@ impl Store for SqliteStore {
         )
     }
 
-    fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>> {
-        Box::pin(
-            self.writer
-                .run_indexed(move |db| Ok(operations::next_visible_at(db, queue_id, now))),
-        )
-    }
-
     fn load_topics(&self) -> StoreFuture<'_, Vec<TopicRecord>> {
         Box::pin(self.writer.run(topics::load_topics))
     }

@@ -120,10 +120,6 @@ pub trait Store: Send + Sync + 'static {
 
     fn counts(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, QueueCounts>;
 
-    /// The earliest moment after `now` at which a hidden message becomes visible, if any, so
-    /// long polls can wake for it rather than poll.
-    fn next_visible_at(&self, queue_id: u64, now: Millis) -> StoreFuture<'_, Option<Millis>>;
-
     /// Every topic, for the topics service's in-memory catalogue at start-up.
     fn load_topics(&self) -> StoreFuture<'_, Vec<TopicRecord>>;
 

@@ -115,6 +115,10 @@ pub struct ReceiveOutcome {
     pub groups_left_unprobed: bool,
     /// Messages moved to the dead-letter target instead of being delivered.
     pub moved_to_dead_letter: u64,
+    /// When nothing was delivered: the earliest moment after `now` at which a hidden message
+    /// becomes visible (or the store wants a long poll to look again), so the long poll can
+    /// sleep until then rather than ask. Arrivals are not in it: they wake long polls themselves.
+    pub next_visible_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
