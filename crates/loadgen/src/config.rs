@@ -260,13 +260,14 @@ impl Settings {
 }
 
 impl Settings {
-    /// An SQS consumer deletes on connections of its own unless it awaits its deletes.
+    /// How many deletes an SQS consumer keeps in flight, each on a connection of its own;
+    /// `None` when it awaits each delete, or for a peer whose acks are not confirmed.
+    pub fn delete_lanes(&self) -> Option<usize> {
+        (self.kind == Kind::Sqs && !self.await_deletes).then_some(self.deletes_in_flight)
+    }
+
     pub fn connections_per_consumer(&self) -> usize {
-        if self.kind == Kind::Sqs && !self.await_deletes {
-            1 + self.deletes_in_flight
-        } else {
-            1
-        }
+        1 + self.delete_lanes().unwrap_or(0)
     }
 }
 

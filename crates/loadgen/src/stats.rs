@@ -288,9 +288,7 @@ impl Report {
             queue: queue.to_owned(),
             batch: settings.batch,
             await_deletes: settings.await_deletes,
-            deletes_in_flight: (settings.kind == crate::config::Kind::Sqs
-                && !settings.await_deletes)
-                .then_some(settings.deletes_in_flight),
+            deletes_in_flight: settings.delete_lanes(),
             size: settings.size,
             fifo: settings.fifo,
             groups: run.groups.map(|groups| groups.total()),

@@ -236,7 +236,7 @@ fn candidates(
     let seqs = match &request.order {
         DeliveryOrder::FifoByGroup { after_group } => {
             let after = progress.last_group.clone().or_else(|| after_group.clone());
-            let horizon = index.fifo_horizon().min(below.saturating_sub(1));
+            let horizon = index.fifo_horizon();
             let (picked, walk) =
                 queue.fifo_runs(now, retained_since, limit, after.as_deref(), horizon);
             progress.record(walk);

@@ -401,7 +401,7 @@ impl Index {
 
     /// Records a seq this batch sent (seqs only grow, so the first is the lowest).
     pub fn note_sent(&mut self, seq: u64) {
-        self.unsynced_from = Some(self.unsynced_from.map_or(seq, |first| first.min(seq)));
+        self.unsynced_from.get_or_insert(seq);
     }
 
     /// Receives may hand out messages below this seq: the ones sent before this batch.
@@ -423,9 +423,11 @@ impl Index {
     /// The highest seq a FIFO group may be served up to. A group's messages up to the load's
     /// cursor are all indexed (a seq is never reused, and a moved message keeps its own), so its
     /// indexed run up to there is its true head; above it, an older message of the group may
-    /// still be unloaded, so messages sent or faulted in since wait for the load to finish.
+    /// still be unloaded, so messages sent or faulted in since wait for the load to finish. Nor
+    /// past what this batch sent ([`Index::receivable_below`]).
     pub fn fifo_horizon(&self) -> u64 {
-        self.pending.map_or(u64::MAX, |pending| pending.through)
+        let loaded = self.pending.map_or(u64::MAX, |pending| pending.through);
+        loaded.min(self.receivable_below().saturating_sub(1))
     }
 
     pub fn add_queue(&mut self, queue_id: u64) {

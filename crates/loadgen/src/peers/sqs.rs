@@ -101,11 +101,9 @@ impl Target for SqsTarget {
 
     async fn consumer(&self, _index: u32, wait_time_s: u32) -> Result<SqsConsumer> {
         let mut delete_lanes = VecDeque::new();
-        if !self.run.settings.await_deletes {
-            for _ in 0..self.run.settings.deletes_in_flight {
-                let connection = Connection::open(self.endpoint.clone()).await?;
-                delete_lanes.push_back(DeleteLane::Idle(Box::new(connection)));
-            }
+        for _ in 0..self.run.settings.delete_lanes().unwrap_or(0) {
+            let connection = Connection::open(self.endpoint.clone()).await?;
+            delete_lanes.push_back(DeleteLane::Idle(Box::new(connection)));
         }
         Ok(SqsConsumer {
             connection: Connection::open(self.endpoint.clone()).await?,
@@ -280,7 +278,8 @@ impl Consumer for SqsConsumer {
         // The lane used longest ago: busy only if every lane is.
         let settled = match self.delete_lanes.pop_front() {
             Some(lane) => lane.settle().await.map_err(|error| {
-                // The lane's connection went down with its task: deletes go inline from now on.
+                // The lane's connection went down with its task: this delete goes inline and the
+                // lane is dropped (once none is left, every delete does).
                 log_error(format_args!("{error:#}"));
             }),
             None => Err(()),
